@@ -9,7 +9,7 @@
 
 mod path;
 
-pub use path::{lookup, lookup_first, FieldPath};
+pub use path::{lookup, lookup_first, visit, FieldPath};
 pub use serde_json::{Map, Value};
 
 use std::fmt;

@@ -62,6 +62,47 @@ pub fn lookup<'a>(doc: &'a Map<String, Value>, path: &FieldPath, out: &mut Vec<&
     walk_object(doc, path, 0, out);
 }
 
+/// Calls `f` with every value at `path` (as [`lookup`] would collect them),
+/// stopping early when `f` returns `true`. Returns whether it stopped early.
+/// Allocates nothing.
+pub fn visit<'a>(
+    doc: &'a Map<String, Value>,
+    path: &FieldPath,
+    f: &mut dyn FnMut(&'a Value) -> bool,
+) -> bool {
+    visit_object(doc, path, 0, f)
+}
+
+fn visit_object<'a>(
+    obj: &'a Map<String, Value>,
+    path: &FieldPath,
+    from: usize,
+    f: &mut dyn FnMut(&'a Value) -> bool,
+) -> bool {
+    for to in from + 1..=path.segment_count() {
+        if let Some(v) = obj.get(path.span(from, to)) {
+            if visit_value(v, path, to, f) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+fn visit_value<'a>(
+    v: &'a Value,
+    path: &FieldPath,
+    at: usize,
+    f: &mut dyn FnMut(&'a Value) -> bool,
+) -> bool {
+    match v {
+        Value::Array(items) => items.iter().any(|item| visit_value(item, path, at, f)),
+        Value::Object(o) if at < path.segment_count() => visit_object(o, path, at, f),
+        _ if at == path.segment_count() => f(v),
+        _ => false,
+    }
+}
+
 /// The first value at `path`, if any.
 pub fn lookup_first<'a>(doc: &'a Map<String, Value>, path: &FieldPath) -> Option<&'a Value> {
     let mut out = Vec::new();

@@ -1,0 +1,732 @@
+//! Evaluation with Elasticsearch's semantics.
+//!
+//! Elasticsearch runs an EQL filter in two ways, and the difference shows in
+//! results, so Harrier keeps both:
+//!
+//! * **query context** ([`matches`]): a predicate of a field against constants
+//!   becomes a Lucene query. A field matches when *any* of its values does;
+//!   an absent field matches nothing; `!=`, `not in` and `not` around such a
+//!   predicate match documents where the field is absent (they are
+//!   `must_not` clauses); `not` around a range comparison flips the
+//!   comparison instead (`not x > 1` is `x <= 1`, which an absent field fails).
+//! * **script context** ([`eval`]): anything else (functions of fields,
+//!   arithmetic) runs as a script with SQL-style three-valued logic, where a
+//!   multi-valued field reads as its first (smallest) value, null propagates,
+//!   `not null` is null, and a null result does not match.
+
+use crate::expr::{CExpr, FieldAccess, Func};
+use crate::pattern::eq_fold;
+use crate::schema::DataType;
+use crate::syntax::ast::{ArithOp, CmpOp};
+use crate::value::{compare_versions, from_json, parse_date, DateRes, Val};
+use serde_json::{Map, Value as Json};
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::net::IpAddr;
+
+type Doc = Map<String, Json>;
+
+/// Does the document match the predicate (query context)?
+pub fn matches(c: &CExpr, doc: &Doc) -> bool {
+    match c {
+        CExpr::Lit(v) => matches!(v, Val::Bool(true)),
+        CExpr::And(v) => v.iter().all(|e| matches(e, doc)),
+        CExpr::Or(v) => v.iter().any(|e| matches(e, doc)),
+        CExpr::Not(inner) => {
+            if is_script(inner) {
+                return truthy(&eval(c, doc));
+            }
+            match &**inner {
+                CExpr::Cmp(op, a, b)
+                    if matches!(op, CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge) =>
+                {
+                    let flipped = match op {
+                        CmpOp::Lt => CmpOp::Ge,
+                        CmpOp::Le => CmpOp::Gt,
+                        CmpOp::Gt => CmpOp::Le,
+                        _ => CmpOp::Lt,
+                    };
+                    leaf_cmp(flipped, a, b, doc)
+                }
+                other => !matches(other, doc),
+            }
+        }
+        CExpr::IsNull(e) => match &**e {
+            CExpr::Field(f) => !any_value(f, doc, &mut |_| true),
+            other => eval(other, doc).is_null(),
+        },
+        CExpr::IsNotNull(e) => match &**e {
+            CExpr::Field(f) => any_value(f, doc, &mut |_| true),
+            other => !eval(other, doc).is_null(),
+        },
+        CExpr::Cmp(op, a, b) if !is_script(c) => leaf_cmp(*op, a, b, doc),
+        CExpr::In {
+            expr,
+            list,
+            insensitive,
+        } if !is_script(c) => {
+            let CExpr::Field(f) = &**expr else {
+                return false;
+            };
+            any_value(f, doc, &mut |v| {
+                list.iter().any(|l| lit_eq(&v, l, *insensitive))
+            })
+        }
+        CExpr::Match {
+            expr,
+            matchers,
+            insensitive,
+        } if !is_script(c) => {
+            let CExpr::Field(f) = &**expr else {
+                return false;
+            };
+            any_value(f, doc, &mut |v| match v.to_text() {
+                Some(s) => matchers.iter().any(|m| m.is_match(&s, *insensitive)),
+                None => false,
+            })
+        }
+        CExpr::Call {
+            func: Func::StartsWith,
+            insensitive,
+            args,
+        } if !is_script(c) => {
+            let (CExpr::Field(f), CExpr::Lit(Val::Str(p))) = (&args[0], &args[1]) else {
+                return false;
+            };
+            any_value(f, doc, &mut |v| match v.to_text() {
+                Some(s) => starts_with(&s, p, *insensitive),
+                None => false,
+            })
+        }
+        CExpr::Field(f) => any_value(f, doc, &mut |v| matches!(v, Val::Bool(true))),
+        _ => truthy(&eval(c, doc)),
+    }
+}
+
+fn leaf_cmp(op: CmpOp, a: &CExpr, b: &CExpr, doc: &Doc) -> bool {
+    let CExpr::Field(f) = a else { return false };
+    match op {
+        CmpOp::Neq => !any_value(f, doc, &mut |v| {
+            cmp_vals(&v, &lit_of(b)) == Some(Ordering::Equal)
+        }),
+        _ => any_value(f, doc, &mut |v| {
+            cmp_vals(&v, &lit_of(b)).is_some_and(|o| op_holds(op, o))
+        }),
+    }
+}
+
+fn lit_of<'a>(c: &'a CExpr) -> Val<'a> {
+    match c {
+        CExpr::Lit(v) => borrow(v),
+        _ => Val::Null,
+    }
+}
+
+/// Is this a leaf Elasticsearch would have to run as a script (rather than a Lucene query)?
+fn is_script(c: &CExpr) -> bool {
+    match c {
+        CExpr::Lit(_) | CExpr::And(_) | CExpr::Or(_) => false,
+        CExpr::Field(_) => false,
+        CExpr::Not(inner) => is_script(inner),
+        CExpr::IsNull(e) | CExpr::IsNotNull(e) => !matches!(**e, CExpr::Field(_)),
+        CExpr::Cmp(_, a, b) => !(matches!(**a, CExpr::Field(_)) && b.is_lit()),
+        CExpr::In { expr, list, .. } => {
+            !(matches!(**expr, CExpr::Field(_)) && list.iter().all(CExpr::is_lit))
+        }
+        CExpr::Match { expr, .. } => !matches!(**expr, CExpr::Field(_)),
+        CExpr::Call {
+            func: Func::StartsWith,
+            args,
+            ..
+        } => !(matches!(args[0], CExpr::Field(_)) && matches!(args[1], CExpr::Lit(Val::Str(_)))),
+        _ => true,
+    }
+}
+
+fn truthy(v: &Val) -> bool {
+    matches!(v, Val::Bool(true))
+}
+
+fn op_holds(op: CmpOp, o: Ordering) -> bool {
+    match op {
+        CmpOp::Eq => o == Ordering::Equal,
+        CmpOp::Neq => o != Ordering::Equal,
+        CmpOp::Lt => o == Ordering::Less,
+        CmpOp::Le => o != Ordering::Greater,
+        CmpOp::Gt => o == Ordering::Greater,
+        CmpOp::Ge => o != Ordering::Less,
+    }
+}
+
+fn borrow<'a>(v: &'a Val<'_>) -> Val<'a> {
+    match v {
+        Val::Str(s) => Val::Str(Cow::Borrowed(s.as_ref())),
+        Val::Version(s) => Val::Version(Cow::Borrowed(s.as_ref())),
+        Val::Null => Val::Null,
+        Val::Bool(b) => Val::Bool(*b),
+        Val::Long(x) => Val::Long(*x),
+        Val::Double(x) => Val::Double(*x),
+        Val::Date(n, r) => Val::Date(*n, *r),
+        Val::Ip(ip) => Val::Ip(*ip),
+        Val::Multi(items) => Val::Multi(items.iter().map(borrow).collect()),
+    }
+}
+
+/// Calls `f` with each value of the field (doc-values view: nulls dropped
+/// unless the mapping has a `null_value`); true as soon as `f` is.
+pub fn any_value<'a>(f: &FieldAccess, doc: &'a Doc, pred: &mut dyn FnMut(Val<'a>) -> bool) -> bool {
+    harrier_event::visit(doc, &f.path, &mut |j: &'a Json| {
+        if j.is_null() {
+            match &f.null_value {
+                Some(nv) => match from_json(nv, f.ty) {
+                    Some(v) => pred(v.into_owned()),
+                    None => false,
+                },
+                None => false,
+            }
+        } else {
+            match from_json(j, f.ty) {
+                Some(v) => pred(v),
+                None => false,
+            }
+        }
+    })
+}
+
+/// All values of a field in doc-values order (sorted, duplicates removed).
+pub fn field_values<'a>(f: &FieldAccess, doc: &'a Doc) -> Vec<Val<'a>> {
+    let mut out: Vec<Val<'a>> = Vec::new();
+    any_value(f, doc, &mut |v| {
+        out.push(v);
+        false
+    });
+    if out.len() > 1 {
+        out.sort_by(|a, b| cmp_vals(a, b).unwrap_or(Ordering::Equal));
+        out.dedup_by(|a, b| cmp_vals(a, b) == Some(Ordering::Equal));
+    }
+    out
+}
+
+fn lit_eq(v: &Val, lit: &CExpr, insensitive: bool) -> bool {
+    let CExpr::Lit(l) = lit else { return false };
+    eq_vals(v, l, insensitive)
+}
+
+fn eq_vals(a: &Val, b: &Val, insensitive: bool) -> bool {
+    if insensitive {
+        if let (Some(x), Some(y)) = (str_of(a), str_of(b)) {
+            return eq_fold(x, &y.to_lowercase());
+        }
+    }
+    cmp_vals(a, b) == Some(Ordering::Equal)
+}
+
+fn str_of<'b>(v: &'b Val) -> Option<&'b str> {
+    match v {
+        Val::Str(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// Orders two values of comparable types; `None` when they do not compare.
+pub fn cmp_vals(a: &Val, b: &Val) -> Option<Ordering> {
+    use Val::*;
+    match (a, b) {
+        (Long(x), Long(y)) => Some(x.cmp(y)),
+        (Long(x), Double(y)) => (*x as f64).partial_cmp(y),
+        (Double(x), Long(y)) => x.partial_cmp(&(*y as f64)),
+        (Double(x), Double(y)) => x.partial_cmp(y),
+        (Str(x), Str(y)) => Some(x.as_bytes().cmp(y.as_bytes())),
+        (Bool(x), Bool(y)) => Some(x.cmp(y)),
+        (Date(x, _), Date(y, _)) => Some(x.cmp(y)),
+        (Date(x, _), Str(s)) => parse_date(s).map(|y| x.cmp(&y)),
+        (Str(s), Date(y, _)) => parse_date(s).map(|x| x.cmp(y)),
+        (Ip(x), Ip(y)) => Some(cmp_ip(x, y)),
+        (Ip(x), Str(s)) => s.parse::<IpAddr>().ok().map(|y| cmp_ip(x, &y)),
+        (Str(s), Ip(y)) => s.parse::<IpAddr>().ok().map(|x| cmp_ip(&x, y)),
+        (Version(x), Version(y)) | (Version(x), Str(y)) | (Str(x), Version(y)) => {
+            Some(compare_versions(x, y))
+        }
+        _ => None,
+    }
+}
+
+fn cmp_ip(a: &IpAddr, b: &IpAddr) -> Ordering {
+    let norm = |ip: &IpAddr| match ip {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+        IpAddr::V6(v6) => *v6,
+    };
+    norm(a).cmp(&norm(b))
+}
+
+/// Script-context evaluation (three-valued).
+pub fn eval<'a>(c: &'a CExpr, doc: &'a Doc) -> Val<'a> {
+    match c {
+        CExpr::Lit(v) => borrow(v),
+        CExpr::Field(f) => first_value(f, doc),
+        CExpr::Not(e) => match eval(e, doc) {
+            Val::Bool(b) => Val::Bool(!b),
+            _ => Val::Null,
+        },
+        CExpr::And(v) => {
+            let mut null = false;
+            for e in v {
+                match eval(e, doc) {
+                    Val::Bool(false) => return Val::Bool(false),
+                    Val::Bool(true) => {}
+                    _ => null = true,
+                }
+            }
+            if null {
+                Val::Null
+            } else {
+                Val::Bool(true)
+            }
+        }
+        CExpr::Or(v) => {
+            let mut null = false;
+            for e in v {
+                match eval(e, doc) {
+                    Val::Bool(true) => return Val::Bool(true),
+                    Val::Bool(false) => {}
+                    _ => null = true,
+                }
+            }
+            if null {
+                Val::Null
+            } else {
+                Val::Bool(false)
+            }
+        }
+        CExpr::IsNull(e) => Val::Bool(eval(e, doc).is_null()),
+        CExpr::IsNotNull(e) => Val::Bool(!eval(e, doc).is_null()),
+        CExpr::Cmp(op, a, b) => {
+            let (x, y) = (eval(a, doc), eval(b, doc));
+            if x.is_null() || y.is_null() {
+                return Val::Null;
+            }
+            match cmp_vals(&x, &y) {
+                Some(o) => Val::Bool(op_holds(*op, o)),
+                None if *op == CmpOp::Eq => Val::Bool(false),
+                None if *op == CmpOp::Neq => Val::Bool(true),
+                None => Val::Null,
+            }
+        }
+        CExpr::Arith(op, a, b) => arith(*op, eval(a, doc), eval(b, doc)),
+        CExpr::Neg(e) => match eval(e, doc) {
+            Val::Long(v) => v.checked_neg().map_or(Val::Null, Val::Long),
+            Val::Double(v) => Val::Double(-v),
+            _ => Val::Null,
+        },
+        CExpr::In {
+            expr,
+            list,
+            insensitive,
+        } => {
+            let x = eval(expr, doc);
+            if x.is_null() {
+                return Val::Null;
+            }
+            let mut null = false;
+            for l in list {
+                let y = eval(l, doc);
+                if y.is_null() {
+                    null = true;
+                } else if eq_vals(&x, &y, *insensitive) {
+                    return Val::Bool(true);
+                }
+            }
+            if null {
+                Val::Null
+            } else {
+                Val::Bool(false)
+            }
+        }
+        CExpr::Match {
+            expr,
+            matchers,
+            insensitive,
+        } => match eval(expr, doc).to_text() {
+            Some(s) => Val::Bool(matchers.iter().any(|m| m.is_match(&s, *insensitive))),
+            None => Val::Null,
+        },
+        CExpr::Call {
+            func,
+            insensitive,
+            args,
+        } => call(*func, *insensitive, args, doc),
+    }
+}
+
+fn first_value<'a>(f: &FieldAccess, doc: &'a Doc) -> Val<'a> {
+    let mut best: Option<Val<'a>> = None;
+    any_value(f, doc, &mut |v| {
+        match &best {
+            Some(b) if cmp_vals(&v, b) != Some(Ordering::Less) => {}
+            _ => best = Some(v),
+        }
+        false
+    });
+    best.unwrap_or(Val::Null)
+}
+
+fn arith<'a>(op: ArithOp, a: Val, b: Val) -> Val<'a> {
+    match (a, b) {
+        (Val::Long(x), Val::Long(y)) => match op {
+            ArithOp::Add => x.checked_add(y).map_or(Val::Null, Val::Long),
+            ArithOp::Sub => x.checked_sub(y).map_or(Val::Null, Val::Long),
+            ArithOp::Mul => x.checked_mul(y).map_or(Val::Null, Val::Long),
+            ArithOp::Div => x.checked_div(y).map_or(Val::Null, Val::Long),
+            ArithOp::Mod => x.checked_rem(y).map_or(Val::Null, Val::Long),
+        },
+        (x, y) => {
+            let (Some(x), Some(y)) = (num(&x), num(&y)) else {
+                return Val::Null;
+            };
+            Val::Double(match op {
+                ArithOp::Add => x + y,
+                ArithOp::Sub => x - y,
+                ArithOp::Mul => x * y,
+                ArithOp::Div => x / y,
+                ArithOp::Mod => x % y,
+            })
+        }
+    }
+}
+
+fn num(v: &Val) -> Option<f64> {
+    match v {
+        Val::Long(x) => Some(*x as f64),
+        Val::Double(x) => Some(*x),
+        _ => None,
+    }
+}
+
+fn text<'a>(v: &Val<'a>) -> Option<Cow<'a, str>> {
+    match v {
+        Val::Str(Cow::Borrowed(s)) => Some(Cow::Borrowed(s)),
+        other => other.to_text().map(|c| Cow::Owned(c.into_owned())),
+    }
+}
+
+fn starts_with(s: &str, p: &str, insensitive: bool) -> bool {
+    if insensitive {
+        s.to_lowercase().starts_with(&p.to_lowercase())
+    } else {
+        s.starts_with(p)
+    }
+}
+
+fn char_index_of(hay: &str, needle: &str, from_char: usize) -> Option<usize> {
+    let byte_from = hay.char_indices().nth(from_char).map(|(i, _)| i)?;
+    hay[byte_from..]
+        .find(needle)
+        .map(|b| hay[..byte_from + b].chars().count())
+}
+
+fn call<'a>(func: Func, ci: bool, args: &'a [CExpr], doc: &'a Doc) -> Val<'a> {
+    let vals: Vec<Val<'a>> = args.iter().map(|a| eval(a, doc)).collect();
+    let fold = |s: Cow<'a, str>| -> Cow<'a, str> {
+        if ci {
+            Cow::Owned(s.to_lowercase())
+        } else {
+            s
+        }
+    };
+    match func {
+        Func::Add => arith(ArithOp::Add, vals[0].clone(), vals[1].clone()),
+        Func::Subtract => arith(ArithOp::Sub, vals[0].clone(), vals[1].clone()),
+        Func::Multiply => arith(ArithOp::Mul, vals[0].clone(), vals[1].clone()),
+        Func::Divide => arith(ArithOp::Div, vals[0].clone(), vals[1].clone()),
+        Func::Modulo => arith(ArithOp::Mod, vals[0].clone(), vals[1].clone()),
+        Func::Between => {
+            let (Some(src), Some(left), Some(right)) =
+                (text(&vals[0]), text(&vals[1]), text(&vals[2]))
+            else {
+                return Val::Null;
+            };
+            let greedy = match vals.get(3) {
+                Some(Val::Bool(b)) => *b,
+                Some(Val::Null) | None => false,
+                Some(_) => return Val::Null,
+            };
+            let (s, l, r) = (fold(src.clone()), fold(left), fold(right));
+            let Some(li) = s.find(l.as_ref()) else {
+                return Val::Str(Cow::Borrowed(""));
+            };
+            let start = li + l.len();
+            let end = if greedy {
+                s[start..].rfind(r.as_ref()).map(|i| start + i)
+            } else {
+                s[start..].find(r.as_ref()).map(|i| start + i)
+            };
+            match end {
+                // folding can change byte lengths; slice the original only when it is safe
+                Some(e)
+                    if s.len() == src.len()
+                        && src.is_char_boundary(start)
+                        && src.is_char_boundary(e) =>
+                {
+                    Val::Str(Cow::Owned(src[start..e].to_string()))
+                }
+                Some(e) => Val::Str(Cow::Owned(s[start..e].to_string())),
+                None => Val::Str(Cow::Borrowed("")),
+            }
+        }
+        Func::CidrMatch => {
+            let ip = match &vals[0] {
+                Val::Ip(ip) => *ip,
+                Val::Str(s) => match s.parse() {
+                    Ok(ip) => ip,
+                    Err(_) => return Val::Null,
+                },
+                _ => return Val::Null,
+            };
+            let mut null = false;
+            for v in &vals[1..] {
+                match v {
+                    Val::Str(c) => {
+                        if parse_cidr(c).is_some_and(|(net, bits)| in_cidr(&ip, &net, bits)) {
+                            return Val::Bool(true);
+                        }
+                    }
+                    _ => null = true,
+                }
+            }
+            if null {
+                Val::Null
+            } else {
+                Val::Bool(false)
+            }
+        }
+        Func::Concat => {
+            let mut out = String::new();
+            for v in &vals {
+                match v.to_text() {
+                    Some(t) => out.push_str(&t),
+                    None => return Val::Null,
+                }
+            }
+            Val::Str(Cow::Owned(out))
+        }
+        Func::EndsWith | Func::StartsWith | Func::StringContains => {
+            let (Some(s), Some(p)) = (text(&vals[0]), text(&vals[1])) else {
+                return Val::Null;
+            };
+            let (s, p) = (fold(s), fold(p));
+            Val::Bool(match func {
+                Func::EndsWith => s.ends_with(p.as_ref()),
+                Func::StartsWith => s.starts_with(p.as_ref()),
+                _ => s.contains(p.as_ref()),
+            })
+        }
+        Func::IndexOf => {
+            let (Some(s), Some(p)) = (text(&vals[0]), text(&vals[1])) else {
+                return Val::Null;
+            };
+            let start = match vals.get(2) {
+                Some(Val::Long(n)) => (*n).max(0) as usize,
+                Some(Val::Null) | None => 0,
+                Some(_) => return Val::Null,
+            };
+            let (s, p) = (fold(s), fold(p));
+            match char_index_of(&s, &p, start) {
+                Some(i) => Val::Long(i as i64),
+                None if start == s.chars().count() && p.is_empty() => Val::Long(start as i64),
+                None => Val::Null,
+            }
+        }
+        Func::Length => match text(&vals[0]) {
+            Some(s) => Val::Long(s.chars().count() as i64),
+            None => Val::Null,
+        },
+        Func::Number => {
+            let Some(s) = text(&vals[0]) else {
+                return Val::Null;
+            };
+            let base = match vals.get(1) {
+                Some(Val::Long(b)) => *b,
+                Some(Val::Null) | None => 10,
+                Some(_) => return Val::Null,
+            };
+            parse_number(s.trim(), base).unwrap_or(Val::Null)
+        }
+        Func::String => match vals[0].to_text() {
+            Some(t) => Val::Str(Cow::Owned(t.into_owned())),
+            None => Val::Null,
+        },
+        Func::Substring => {
+            let Some(s) = text(&vals[0]) else {
+                return Val::Null;
+            };
+            let len = s.chars().count() as i64;
+            let start = match &vals[1] {
+                Val::Long(n) => *n,
+                Val::Null => 0,
+                _ => return Val::Null,
+            };
+            let end = match vals.get(2) {
+                Some(Val::Long(n)) => *n,
+                Some(Val::Null) | None => len,
+                Some(_) => return Val::Null,
+            };
+            let norm = |i: i64| if i < 0 { (len + i).max(0) } else { i.min(len) };
+            let (a, b) = (norm(start), norm(end));
+            if a >= b {
+                return Val::Str(Cow::Borrowed(""));
+            }
+            Val::Str(Cow::Owned(
+                s.chars().skip(a as usize).take((b - a) as usize).collect(),
+            ))
+        }
+    }
+}
+
+fn parse_number(s: &str, base: i64) -> Option<Val<'static>> {
+    if !(2..=36).contains(&base) {
+        return None;
+    }
+    if base == 10 {
+        if let Ok(v) = s.parse::<i64>() {
+            return Some(Val::Long(v));
+        }
+        return s.parse::<f64>().ok().map(Val::Double);
+    }
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let body = if base == 16 {
+        body.strip_prefix("0x")
+            .or_else(|| body.strip_prefix("0X"))
+            .unwrap_or(body)
+    } else {
+        body
+    };
+    let v = i64::from_str_radix(body, base as u32).ok()?;
+    Some(Val::Long(if neg { -v } else { v }))
+}
+
+/// Parses `a.b.c.d/n` or an IPv6 CIDR; a bare address is a /32 or /128.
+pub fn parse_cidr(s: &str) -> Option<(IpAddr, u8)> {
+    let (addr, bits) = match s.split_once('/') {
+        Some((a, b)) => (a, Some(b.parse::<u8>().ok()?)),
+        None => (s, None),
+    };
+    let ip: IpAddr = addr.parse().ok()?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let bits = bits.unwrap_or(max);
+    (bits <= max).then_some((ip, bits))
+}
+
+fn in_cidr(ip: &IpAddr, net: &IpAddr, bits: u8) -> bool {
+    match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
+            u32::from(*a) & mask == u32::from(*n) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => {
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
+            u128::from(*a) & mask == u128::from(*n) & mask
+        }
+        (IpAddr::V4(a), IpAddr::V6(_)) => in_cidr(&IpAddr::V6(a.to_ipv6_mapped()), net, bits),
+        (IpAddr::V6(a), IpAddr::V4(_)) => match a.to_ipv4_mapped() {
+            Some(v4) => in_cidr(&IpAddr::V4(v4), net, bits),
+            None => false,
+        },
+    }
+}
+
+/// A hashable, ordered copy of a value, for join keys.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeyVal {
+    Null,
+    Bool(bool),
+    Long(i64),
+    /// f64 bits, ordered by total order of the float
+    Double(i64),
+    Str(Box<str>),
+    Date(i128, bool),
+    Ip(IpAddr),
+    Version(Box<str>),
+}
+
+impl KeyVal {
+    pub fn from_val(v: &Val) -> KeyVal {
+        match v {
+            Val::Null | Val::Multi(_) => KeyVal::Null,
+            Val::Bool(b) => KeyVal::Bool(*b),
+            Val::Long(x) => KeyVal::Long(*x),
+            Val::Double(x) => KeyVal::Double(x.to_bits() as i64),
+            Val::Str(s) => KeyVal::Str(s.as_ref().into()),
+            Val::Date(n, r) => KeyVal::Date(*n, *r == DateRes::Nanos),
+            Val::Ip(ip) => KeyVal::Ip(*ip),
+            Val::Version(s) => KeyVal::Version(s.as_ref().into()),
+        }
+    }
+
+    pub fn to_json(&self) -> Json {
+        match self {
+            KeyVal::Null => Json::Null,
+            KeyVal::Bool(b) => Json::Bool(*b),
+            KeyVal::Long(x) => Json::from(*x),
+            KeyVal::Double(bits) => Val::Double(f64::from_bits(*bits as u64)).to_json(),
+            KeyVal::Str(s) | KeyVal::Version(s) => Json::String(s.to_string()),
+            KeyVal::Date(n, nanos) => Val::Date(
+                *n,
+                if *nanos {
+                    DateRes::Nanos
+                } else {
+                    DateRes::Millis
+                },
+            )
+            .to_json(),
+            KeyVal::Ip(ip) => Json::String(ip.to_string()),
+        }
+    }
+}
+
+/// Every value a key expression has for a document: all values of a
+/// multi-valued field (sorted, distinct), or the expression's single value.
+/// Empty when the key is null and not optional.
+pub fn key_values(e: &CExpr, optional: bool, doc: &Doc) -> Vec<KeyVal> {
+    let vals: Vec<KeyVal> = match e {
+        CExpr::Field(f) => field_values(f, doc).iter().map(KeyVal::from_val).collect(),
+        other => {
+            let v = eval(other, doc);
+            if v.is_null() {
+                Vec::new()
+            } else {
+                vec![KeyVal::from_val(&v)]
+            }
+        }
+    };
+    if vals.is_empty() && optional {
+        vec![KeyVal::Null]
+    } else {
+        vals
+    }
+}
+
+/// The timestamp of an event read through its field, as nanoseconds.
+pub fn timestamp_of(f: &FieldAccess, doc: &Doc) -> Option<i128> {
+    let ty = if f.ty == DataType::Unknown {
+        DataType::Date
+    } else {
+        f.ty
+    };
+    let fa = FieldAccess { ty, ..f.clone() };
+    match first_value(&fa, doc) {
+        Val::Date(n, _) => Some(n),
+        Val::Long(ms) => Some(ms as i128 * 1_000_000),
+        _ => None,
+    }
+}

@@ -1,0 +1,374 @@
+//! Running a [`Plan`] over events.
+//!
+//! Events are ordered by timestamp, then tiebreaker, then input position
+//! (Elasticsearch's implicit `_shard_doc` tiebreaker). Event queries filter;
+//! sequences run a state machine per join key that keeps, for each stage,
+//! only the most recent partial sequence (Elasticsearch picks the latest
+//! earlier candidate and discards older ones, so older ones can never be
+//! used again); samples group by key without ordering.
+
+use crate::eval::{key_values, matches, timestamp_of, KeyVal};
+use crate::expr::{CExpr, FieldAccess};
+use crate::plan::{Pipe, Plan, PlanKind, Stage};
+use harrier_event::Event;
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+/// Where events' order comes from.
+#[derive(Clone, Debug)]
+pub struct Ordering_ {
+    pub timestamp: FieldAccess,
+    pub tiebreaker: Option<FieldAccess>,
+}
+
+pub type OrderFields = Ordering_;
+
+/// The result of a query.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Output {
+    /// Indices of matching events, in order.
+    Events(Vec<usize>),
+    Sequences(Vec<Match>),
+}
+
+/// One sequence or sample: its join key values and its events (`None` for a
+/// missing-event placeholder).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Match {
+    pub join_keys: Vec<KeyVal>,
+    pub events: Vec<Option<usize>>,
+}
+
+/// A sortable position of an event.
+#[derive(Clone, Debug, PartialEq)]
+struct Ordinal {
+    ts: i128,
+    tb: Option<crate::value::Val<'static>>,
+    idx: usize,
+}
+
+impl Ordinal {
+    fn cmp(&self, o: &Ordinal) -> Ordering {
+        self.ts
+            .cmp(&o.ts)
+            .then_with(|| match (&self.tb, &o.tb) {
+                (Some(a), Some(b)) => crate::eval::cmp_vals(a, b).unwrap_or(Ordering::Equal),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => Ordering::Equal,
+            })
+            .then(self.idx.cmp(&o.idx))
+    }
+}
+
+/// Execution limits from the request.
+#[derive(Clone, Debug, Default)]
+pub struct Limits {
+    /// `size`: the most results returned (`None` = no limit).
+    pub size: Option<usize>,
+    /// For samples: samples per key (Elasticsearch's `max_samples_per_key`, default 1).
+    pub max_samples_per_key: usize,
+}
+
+pub fn run(plan: &Plan, order: &OrderFields, events: &[Event], limits: &Limits) -> Output {
+    match &plan.kind {
+        PlanKind::Event(filter) => {
+            let ords = ordinals(order, events, false);
+            let hits: Vec<usize> = ords
+                .into_iter()
+                .map(|o| o.idx)
+                .filter(|&i| matches(filter, &events[i].source))
+                .collect();
+            Output::Events(apply_limits(plan, hits, limits))
+        }
+        PlanKind::Sequence {
+            stages,
+            until,
+            maxspan,
+        } => {
+            let ords = ordinals(order, events, true);
+            let seqs = run_sequence(stages, until.as_ref(), *maxspan, &ords, events);
+            Output::Sequences(apply_limits(plan, seqs, limits))
+        }
+        PlanKind::Sample { stages } => {
+            let samples = run_sample(stages, events, limits.max_samples_per_key.max(1));
+            Output::Sequences(apply_limits(plan, samples, limits))
+        }
+    }
+}
+
+fn apply_limits<T>(plan: &Plan, mut items: Vec<T>, limits: &Limits) -> Vec<T> {
+    let w = plan.window(items.len());
+    items.truncate(w.end);
+    items.drain(..w.start);
+    if let Some(size) = limits.size {
+        if matches!(plan.pipes.last(), Some(Pipe::Tail(_))) {
+            let drop = items.len().saturating_sub(size);
+            items.drain(..drop);
+        } else {
+            items.truncate(size);
+        }
+    }
+    items
+}
+
+/// Events in query order. With `require_ts`, events without a timestamp are
+/// left out (sequences need one); otherwise they sort last.
+fn ordinals(order: &OrderFields, events: &[Event], require_ts: bool) -> Vec<Ordinal> {
+    let mut out: Vec<Ordinal> = events
+        .iter()
+        .enumerate()
+        .filter_map(|(idx, e)| {
+            let ts = match timestamp_of(&order.timestamp, &e.source) {
+                Some(ts) => ts,
+                None if require_ts => return None,
+                None => i128::MAX,
+            };
+            let tb = order.tiebreaker.as_ref().and_then(|f| {
+                let v = crate::eval::eval(&CExpr::Field(f.clone()), &e.source).into_owned();
+                (!v.is_null()).then_some(v)
+            });
+            Some(Ordinal { ts, tb, idx })
+        })
+        .collect();
+    out.sort_by(|a, b| a.cmp(b));
+    out
+}
+
+/// A partial sequence: the events of the positive stages matched so far.
+#[derive(Clone, Debug)]
+struct Partial {
+    /// positions in the ordinal list of each matched positive stage
+    events: Vec<usize>,
+    start_ts: i128,
+}
+
+/// All key tuples of an event for a stage (Cartesian product of multi-valued keys).
+fn key_tuples(stage: &Stage, doc: &serde_json::Map<String, serde_json::Value>) -> Vec<Vec<KeyVal>> {
+    let mut tuples: Vec<Vec<KeyVal>> = vec![Vec::new()];
+    for k in &stage.keys {
+        let vals = key_values(&k.expr, k.optional, doc);
+        if vals.is_empty() {
+            return Vec::new();
+        }
+        let mut next = Vec::with_capacity(tuples.len() * vals.len());
+        for t in &tuples {
+            for v in &vals {
+                let mut t2 = t.clone();
+                t2.push(v.clone());
+                next.push(t2);
+            }
+        }
+        tuples = next;
+    }
+    tuples
+}
+
+fn run_sequence(
+    stages: &[Stage],
+    until: Option<&Stage>,
+    maxspan: Option<i128>,
+    ords: &[Ordinal],
+    events: &[Event],
+) -> Vec<Match> {
+    let positive: Vec<usize> = (0..stages.len()).filter(|&i| !stages[i].missing).collect();
+    let np = positive.len();
+    // pending[key][j] = partial sequence whose last matched positive stage is positive[j]
+    let mut pending: HashMap<Vec<KeyVal>, Vec<Option<Partial>>> = HashMap::new();
+    let mut done: Vec<(usize, Vec<KeyVal>, Partial)> = Vec::new();
+    let mut last_sweep_ts = i128::MIN;
+    for (pos, ord) in ords.iter().enumerate() {
+        let doc = &events[ord.idx].source;
+        // later stages first, so an event never extends a sequence it just advanced
+        let mut completed_here: Vec<(Vec<KeyVal>, Partial)> = Vec::new();
+        for j in (0..np).rev() {
+            let stage = &stages[positive[j]];
+            if !matches(&stage.filter, doc) {
+                continue;
+            }
+            for key in key_tuples(stage, doc) {
+                if j == 0 {
+                    let p = Partial {
+                        events: vec![pos],
+                        start_ts: ord.ts,
+                    };
+                    if np == 1 {
+                        completed_here.push((key, p));
+                    } else {
+                        pending.entry(key).or_insert_with(|| vec![None; np])[0] = Some(p);
+                    }
+                    continue;
+                }
+                let Some(slots) = pending.get_mut(&key) else {
+                    continue;
+                };
+                let Some(mut p) = slots[j - 1].take() else {
+                    continue;
+                };
+                if maxspan.is_some_and(|m| ord.ts - p.start_ts > m) {
+                    continue;
+                }
+                p.events.push(pos);
+                if j == np - 1 {
+                    completed_here.push((key, p));
+                } else {
+                    slots[j] = Some(p);
+                }
+            }
+        }
+        completed_here.sort_by(|a, b| a.0.cmp(&b.0));
+        for (k, p) in completed_here {
+            done.push((pos, k, p));
+        }
+        if let Some(u) = until {
+            if matches(&u.filter, doc) {
+                for key in key_tuples(u, doc) {
+                    pending.remove(&key);
+                }
+            }
+        }
+        // drop partial sequences that can no longer complete within maxspan
+        if let Some(m) = maxspan {
+            if pending.len() > 4096 && ord.ts - last_sweep_ts > m {
+                last_sweep_ts = ord.ts;
+                pending.retain(|_, slots| {
+                    for s in slots.iter_mut() {
+                        if s.as_ref().is_some_and(|p| ord.ts - p.start_ts > m) {
+                            *s = None;
+                        }
+                    }
+                    slots.iter().any(Option::is_some)
+                });
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (_, key, p) in done {
+        if let Some(events_out) = fill_missing(stages, &positive, &p, &key, maxspan, ords, events) {
+            out.push(Match {
+                join_keys: key,
+                events: events_out,
+            });
+        }
+    }
+    out
+}
+
+/// Checks the missing-event steps of a completed sequence and returns its
+/// event list with `None` placeholders, or `None` when a missing event exists.
+/// A middle `![q]` looks strictly between its positive neighbours; a leading
+/// one looks back from the first positive event, a trailing one forward from
+/// the last, both as far as maxspan allows.
+fn fill_missing(
+    stages: &[Stage],
+    positive: &[usize],
+    p: &Partial,
+    key: &[KeyVal],
+    maxspan: Option<i128>,
+    ords: &[Ordinal],
+    events: &[Event],
+) -> Option<Vec<Option<usize>>> {
+    let mut out = Vec::with_capacity(stages.len());
+    let first = p.events[0];
+    let last = *p.events.last()?;
+    let first_ts = ords[first].ts;
+    for (si, stage) in stages.iter().enumerate() {
+        if !stage.missing {
+            let j = positive.iter().position(|&x| x == si)?;
+            out.push(Some(ords[p.events[j]].idx));
+            continue;
+        }
+        let prev = positive.iter().rposition(|&x| x < si).map(|j| p.events[j]);
+        let next = positive.iter().position(|&x| x > si).map(|j| p.events[j]);
+        let (lo, hi) = match (prev, next) {
+            (Some(a), Some(b)) => (a + 1, b),
+            (None, Some(b)) => {
+                let m = maxspan.unwrap_or(0);
+                let lo = ords[..b].partition_point(|o| o.ts < ords[last].ts - m);
+                (lo, b)
+            }
+            (Some(a), None) => {
+                let m = maxspan.unwrap_or(0);
+                let hi = ords.partition_point(|o| o.ts <= first_ts + m);
+                (a + 1, hi.max(a + 1))
+            }
+            (None, None) => return None,
+        };
+        for o in ords.get(lo..hi).unwrap_or(&[]) {
+            let doc = &events[o.idx].source;
+            if matches(&stage.filter, doc)
+                && key_tuples(stage, doc).iter().any(|k| k.as_slice() == key)
+            {
+                return None;
+            }
+        }
+        out.push(None);
+    }
+    Some(out)
+}
+
+/// `sample by keys [q1] [q2] ...`: for each key value, one distinct event per
+/// step. Keys are visited in key order; within a key, events in input order.
+fn run_sample(stages: &[Stage], events: &[Event], per_key: usize) -> Vec<Match> {
+    // key -> per stage candidate event indices
+    let mut groups: HashMap<Vec<KeyVal>, Vec<Vec<usize>>> = HashMap::new();
+    for (idx, ev) in events.iter().enumerate() {
+        for (si, stage) in stages.iter().enumerate() {
+            if !matches(&stage.filter, &ev.source) {
+                continue;
+            }
+            for key in key_tuples(stage, &ev.source) {
+                groups
+                    .entry(key)
+                    .or_insert_with(|| vec![Vec::new(); stages.len()])[si]
+                    .push(idx);
+            }
+        }
+    }
+    let mut keys: Vec<_> = groups.into_iter().collect();
+    keys.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = Vec::new();
+    for (key, cands) in keys {
+        let mut used = vec![0usize; stages.len()];
+        let mut taken: Vec<usize> = Vec::new();
+        for _ in 0..per_key {
+            let mut chosen = Vec::with_capacity(stages.len());
+            if !pick(&cands, 0, &mut used, &mut taken, &mut chosen) {
+                break;
+            }
+            out.push(Match {
+                join_keys: key.clone(),
+                events: chosen.iter().map(|&i| Some(i)).collect(),
+            });
+        }
+    }
+    out
+}
+
+/// Chooses one event per stage, all distinct and not used by earlier samples of the key.
+fn pick(
+    cands: &[Vec<usize>],
+    si: usize,
+    used: &mut [usize],
+    taken: &mut Vec<usize>,
+    chosen: &mut Vec<usize>,
+) -> bool {
+    if si == cands.len() {
+        return true;
+    }
+    for (ci, &e) in cands[si].iter().enumerate().skip(used[si]) {
+        if taken.contains(&e) || chosen.contains(&e) {
+            continue;
+        }
+        chosen.push(e);
+        if pick(cands, si + 1, used, taken, chosen) {
+            used[si] = ci + 1;
+            if si == 0 {
+                taken.extend(chosen.iter().copied());
+            }
+            return true;
+        }
+        chosen.pop();
+    }
+    false
+}

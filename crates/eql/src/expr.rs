@@ -1,0 +1,154 @@
+//! Compiled expressions: what analysis produces and evaluation runs.
+
+use crate::pattern::Matcher;
+use crate::schema::DataType;
+use crate::syntax::ast::{ArithOp, CmpOp};
+use crate::value::Val;
+use harrier_event::FieldPath;
+use serde_json::Value as Json;
+
+/// A field read through the schema.
+#[derive(Clone, Debug)]
+pub struct FieldAccess {
+    /// The name as written in the query.
+    pub name: String,
+    /// Where the values are read from (after aliases).
+    pub path: FieldPath,
+    pub ty: DataType,
+    pub null_value: Option<Json>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Func {
+    Add,
+    Between,
+    CidrMatch,
+    Concat,
+    Divide,
+    EndsWith,
+    IndexOf,
+    Length,
+    Modulo,
+    Multiply,
+    Number,
+    StartsWith,
+    String,
+    StringContains,
+    Substring,
+    Subtract,
+}
+
+impl Func {
+    pub fn name(self) -> &'static str {
+        match self {
+            Func::Add => "add",
+            Func::Between => "between",
+            Func::CidrMatch => "cidrMatch",
+            Func::Concat => "concat",
+            Func::Divide => "divide",
+            Func::EndsWith => "endsWith",
+            Func::IndexOf => "indexOf",
+            Func::Length => "length",
+            Func::Modulo => "modulo",
+            Func::Multiply => "multiply",
+            Func::Number => "number",
+            Func::StartsWith => "startsWith",
+            Func::String => "string",
+            Func::StringContains => "stringContains",
+            Func::Substring => "substring",
+            Func::Subtract => "subtract",
+        }
+    }
+
+    pub const ALL: [Func; 16] = [
+        Func::Add,
+        Func::Between,
+        Func::CidrMatch,
+        Func::Concat,
+        Func::Divide,
+        Func::EndsWith,
+        Func::IndexOf,
+        Func::Length,
+        Func::Modulo,
+        Func::Multiply,
+        Func::Number,
+        Func::StartsWith,
+        Func::String,
+        Func::StringContains,
+        Func::Substring,
+        Func::Subtract,
+    ];
+
+    pub fn lookup(name: &str) -> Option<Func> {
+        Func::ALL
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(name))
+    }
+
+    pub fn allows_insensitive(self) -> bool {
+        matches!(
+            self,
+            Func::Between
+                | Func::EndsWith
+                | Func::IndexOf
+                | Func::StartsWith
+                | Func::StringContains
+        )
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum CExpr {
+    Lit(Val<'static>),
+    Field(FieldAccess),
+    Not(Box<CExpr>),
+    And(Vec<CExpr>),
+    Or(Vec<CExpr>),
+    IsNull(Box<CExpr>),
+    IsNotNull(Box<CExpr>),
+    Cmp(CmpOp, Box<CExpr>, Box<CExpr>),
+    Arith(ArithOp, Box<CExpr>, Box<CExpr>),
+    Neg(Box<CExpr>),
+    In {
+        expr: Box<CExpr>,
+        list: Vec<CExpr>,
+        insensitive: bool,
+    },
+    /// Wildcard or regex patterns; `insensitive` tells how the matchers were built.
+    Match {
+        expr: Box<CExpr>,
+        matchers: Vec<Matcher>,
+        insensitive: bool,
+    },
+    Call {
+        func: Func,
+        insensitive: bool,
+        args: Vec<CExpr>,
+    },
+}
+
+impl CExpr {
+    pub fn is_lit(&self) -> bool {
+        matches!(self, CExpr::Lit(_))
+    }
+
+    /// Visits every field this expression reads.
+    pub fn fields<'s>(&'s self, out: &mut Vec<&'s FieldAccess>) {
+        match self {
+            CExpr::Lit(_) => {}
+            CExpr::Field(f) => out.push(f),
+            CExpr::Not(e) | CExpr::IsNull(e) | CExpr::IsNotNull(e) | CExpr::Neg(e) => e.fields(out),
+            CExpr::And(v) | CExpr::Or(v) => v.iter().for_each(|e| e.fields(out)),
+            CExpr::Cmp(_, a, b) | CExpr::Arith(_, a, b) => {
+                a.fields(out);
+                b.fields(out);
+            }
+            CExpr::In { expr, list, .. } => {
+                expr.fields(out);
+                list.iter().for_each(|e| e.fields(out));
+            }
+            CExpr::Match { expr, .. } => expr.fields(out),
+            CExpr::Call { args, .. } => args.iter().for_each(|e| e.fields(out)),
+        }
+    }
+}

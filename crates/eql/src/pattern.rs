@@ -1,0 +1,319 @@
+//! String matchers for `:`, `like`, `like~`, `regex`, `regex~` and the
+//! string functions. Wildcard patterns (`*`, `?`) with a simple shape
+//! (exact, prefix, suffix, contains) are compared directly; anything else is
+//! compiled into a `regex` automaton, which matches in linear time.
+
+use regex::Regex;
+
+#[derive(Clone, Debug)]
+pub enum Matcher {
+    Exact(String),
+    Prefix(String),
+    Suffix(String),
+    Contains(String),
+    Any,
+    Regex(Regex),
+}
+
+impl Matcher {
+    /// A wildcard pattern: `*` any run of characters, `?` one character;
+    /// every other character is literal (EQL has no escape inside patterns:
+    /// the string literal's own escapes were already applied). With `insensitive`, the pattern is
+    /// stored lower-cased and `matches` must be given lower-cased input
+    /// only for the simple shapes (see [`Matcher::is_match`]).
+    pub fn wildcard(pattern: &str, insensitive: bool) -> Matcher {
+        let mut literal = String::new();
+        let mut parts: Vec<Part> = Vec::new();
+        for c in pattern.chars() {
+            match c {
+                '*' => {
+                    flush(&mut literal, &mut parts);
+                    if parts.last() != Some(&Part::Star) {
+                        parts.push(Part::Star);
+                    }
+                }
+                '?' => {
+                    flush(&mut literal, &mut parts);
+                    parts.push(Part::One);
+                }
+                c => literal.push(c),
+            }
+        }
+        flush(&mut literal, &mut parts);
+        let fold = |s: &str| {
+            if insensitive {
+                s.to_lowercase()
+            } else {
+                s.to_string()
+            }
+        };
+        let simple = !insensitive
+            || parts
+                .iter()
+                .all(|p| matches!(p, Part::Lit(l) if l.is_ascii()) || !matches!(p, Part::Lit(_)));
+        if simple {
+            match parts.as_slice() {
+                [] => return Matcher::Exact(String::new()),
+                [Part::Star] => return Matcher::Any,
+                [Part::Lit(l)] => return Matcher::Exact(fold(l)),
+                [Part::Lit(l), Part::Star] => return Matcher::Prefix(fold(l)),
+                [Part::Star, Part::Lit(l)] => return Matcher::Suffix(fold(l)),
+                [Part::Star, Part::Lit(l), Part::Star] => return Matcher::Contains(fold(l)),
+                _ => {}
+            }
+        }
+        let mut re = String::from(if insensitive { "(?is)^" } else { "(?s)^" });
+        for p in &parts {
+            match p {
+                Part::Star => re.push_str(".*"),
+                Part::One => re.push('.'),
+                Part::Lit(l) => re.push_str(&regex::escape(l)),
+            }
+        }
+        re.push('$');
+        // An escaped literal pattern always compiles; fall back to an exact match otherwise.
+        match Regex::new(&re) {
+            Ok(r) => Matcher::Regex(r),
+            Err(_) => Matcher::Exact(pattern.to_string()),
+        }
+    }
+
+    /// Does `s` match? `insensitive` must be what the matcher was built with.
+    pub fn is_match(&self, s: &str, insensitive: bool) -> bool {
+        match self {
+            Matcher::Any => true,
+            Matcher::Regex(r) => r.is_match(s),
+            Matcher::Exact(p) => {
+                if insensitive {
+                    eq_fold(s, p)
+                } else {
+                    s == p
+                }
+            }
+            Matcher::Prefix(p) => {
+                if insensitive {
+                    s.len() >= p.len() && s.is_char_boundary(p.len()) && eq_fold(&s[..p.len()], p)
+                        || !s.is_ascii() && s.to_lowercase().starts_with(p.as_str())
+                } else {
+                    s.starts_with(p.as_str())
+                }
+            }
+            Matcher::Suffix(p) => {
+                if insensitive {
+                    let k = s.len().wrapping_sub(p.len());
+                    s.len() >= p.len() && s.is_char_boundary(k) && eq_fold(&s[k..], p)
+                        || !s.is_ascii() && s.to_lowercase().ends_with(p.as_str())
+                } else {
+                    s.ends_with(p.as_str())
+                }
+            }
+            Matcher::Contains(p) => {
+                if insensitive {
+                    contains_fold(s, p)
+                } else {
+                    s.contains(p.as_str())
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, PartialEq)]
+enum Part {
+    Lit(String),
+    Star,
+    One,
+}
+
+fn flush(lit: &mut String, parts: &mut Vec<Part>) {
+    if !lit.is_empty() {
+        parts.push(Part::Lit(std::mem::take(lit)));
+    }
+}
+
+/// `s` equals the lower-case ASCII `lower`, ignoring case.
+pub fn eq_fold(s: &str, lower: &str) -> bool {
+    if s.is_ascii() {
+        s.len() == lower.len()
+            && s.bytes()
+                .zip(lower.bytes())
+                .all(|(a, b)| a.to_ascii_lowercase() == b)
+    } else {
+        s.to_lowercase() == lower
+    }
+}
+
+/// Case-insensitive substring test against a lower-cased needle.
+pub fn contains_fold(s: &str, lower_needle: &str) -> bool {
+    if lower_needle.is_empty() {
+        return true;
+    }
+    if s.is_ascii() && lower_needle.is_ascii() {
+        let n = lower_needle.as_bytes();
+        let h = s.as_bytes();
+        if n.len() > h.len() {
+            return false;
+        }
+        let first = n[0];
+        for i in 0..=h.len() - n.len() {
+            if h[i].to_ascii_lowercase() == first
+                && h[i..i + n.len()]
+                    .iter()
+                    .zip(n)
+                    .all(|(a, b)| a.to_ascii_lowercase() == *b)
+            {
+                return true;
+            }
+        }
+        false
+    } else {
+        s.to_lowercase().contains(lower_needle)
+    }
+}
+
+/// Translates a Lucene regular expression (the syntax of Elasticsearch's
+/// `regexp` query, which EQL's `regex` uses) into an anchored `regex` crate
+/// pattern. Lucene matches the whole string, `.` matches any character, `"…"`
+/// quotes literally, `@` is any string, `<n-m>` a numeric range, and a
+/// backslash makes the next character literal.
+pub fn lucene_regex(pattern: &str, insensitive: bool) -> Result<Regex, String> {
+    let mut out = String::from(if insensitive { "(?is)^(?:" } else { "(?s)^(?:" });
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut i = 0;
+    let mut in_class = false;
+    while i < chars.len() {
+        let c = chars[i];
+        if in_class {
+            match c {
+                ']' => {
+                    in_class = false;
+                    out.push(']');
+                }
+                '\\' if i + 1 < chars.len() => {
+                    i += 1;
+                    push_escaped(&mut out, chars[i], true);
+                }
+                '[' | '&' | '~' => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                c => out.push(c),
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            '\\' => {
+                i += 1;
+                match chars.get(i) {
+                    Some(&n) => push_escaped(&mut out, n, false),
+                    None => return Err("the pattern ends with a lone backslash".into()),
+                }
+            }
+            '"' => {
+                let end = chars[i + 1..]
+                    .iter()
+                    .position(|&c| c == '"')
+                    .ok_or("unterminated quoted string in regex")?;
+                let lit: String = chars[i + 1..i + 1 + end].iter().collect();
+                out.push_str(&regex::escape(&lit));
+                i += end + 1;
+            }
+            '[' => {
+                in_class = true;
+                out.push('[');
+                if chars.get(i + 1) == Some(&'^') {
+                    out.push('^');
+                    i += 1;
+                }
+            }
+            '@' => out.push_str(".*"),
+            '#' => out.push_str("[^\\s\\S]"),
+            '&' | '~' => return Err(format!("the regex operator [{c}] is not supported")),
+            '<' => {
+                let end = chars[i..]
+                    .iter()
+                    .position(|&c| c == '>')
+                    .ok_or("unterminated numeric range")?;
+                let body: String = chars[i + 1..i + end].iter().collect();
+                let (lo, hi) = body.split_once('-').ok_or("invalid numeric range")?;
+                let lo: u64 = lo.parse().map_err(|_| "invalid numeric range")?;
+                let hi: u64 = hi.parse().map_err(|_| "invalid numeric range")?;
+                if hi < lo || hi - lo > 10_000 {
+                    return Err("numeric range too large".into());
+                }
+                let alts: Vec<String> = (lo..=hi).map(|n| n.to_string()).collect();
+                out.push_str("(?:");
+                out.push_str(&alts.join("|"));
+                out.push(')');
+                i += end;
+            }
+            '{' | '}' | '(' | ')' | '|' | '*' | '+' | '?' | '.' => out.push(c),
+            '^' | '$' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push_str(&regex::escape(&c.to_string())),
+        }
+        i += 1;
+    }
+    if in_class {
+        return Err("unterminated character class".into());
+    }
+    out.push_str(")$");
+    Regex::new(&out).map_err(|e| e.to_string())
+}
+
+fn push_escaped(out: &mut String, c: char, in_class: bool) {
+    match c {
+        'd' | 'D' | 's' | 'S' | 'w' | 'W' => {
+            out.push('\\');
+            out.push(c);
+        }
+        c if in_class && c.is_ascii_alphanumeric() => out.push(c),
+        c => out.push_str(&regex::escape(&c.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wc(p: &str, s: &str, ci: bool) -> bool {
+        Matcher::wildcard(p, ci).is_match(s, ci)
+    }
+
+    #[test]
+    fn wildcards() {
+        assert!(wc("*.exe", "C:\\a.EXE", true));
+        assert!(!wc("*.exe", "C:\\a.EXE", false));
+        assert!(wc("1?", "17", false));
+        assert!(!wc("1?", "1", false));
+        assert!(wc(
+            "*\\red_ttp\\winin*.*",
+            "C:\\Users\\red_ttp\\wininit.exe",
+            true
+        ));
+        assert!(wc("a*b*c", "aXXbYYc", false));
+        assert!(!wc("a*b*c", "aXXbYY", false));
+        assert!(wc("MSHTA.EXE", "mshta.exe", true));
+        assert!(wc("İ*", "i̇x", true));
+    }
+
+    #[test]
+    fn lucene_regexes() {
+        let m = |p: &str, s: &str| {
+            lucene_regex(p, false)
+                .map(|r| r.is_match(s))
+                .unwrap_or(false)
+        };
+        assert!(m("a.c", "abc"));
+        assert!(!m("a.c", "xabc"));
+        assert!(m("\"a.c\"", "a.c"));
+        assert!(!m("\"a.c\"", "abc"));
+        assert!(m("foo<1-10>", "foo7"));
+        assert!(m("a@", "anything"));
+        assert!(m("[a-c]+", "abcab"));
+        assert!(m("x\\-y", "x-y"));
+    }
+}
