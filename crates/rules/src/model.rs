@@ -1,0 +1,316 @@
+//! The rule model: every field a detection rule author or a Kibana user sees.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::span::QueryLocation;
+use crate::transform::Transform;
+
+/// The kind of a rule, as in the `type` field.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleType {
+    Eql,
+    Query,
+    SavedQuery,
+    Threshold,
+    NewTerms,
+    Esql,
+    MachineLearning,
+    ThreatMatch,
+}
+
+impl RuleType {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RuleType::Eql => "eql",
+            RuleType::Query => "query",
+            RuleType::SavedQuery => "saved_query",
+            RuleType::Threshold => "threshold",
+            RuleType::NewTerms => "new_terms",
+            RuleType::Esql => "esql",
+            RuleType::MachineLearning => "machine_learning",
+            RuleType::ThreatMatch => "threat_match",
+        }
+    }
+}
+
+impl fmt::Display for RuleType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Alert severity; ordered from `Low` to `Critical`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One `severity_mapping` entry: when the event's `field` equals `value`, use `severity`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SeverityMapping {
+    pub field: String,
+    #[serde(default = "equals")]
+    pub operator: String,
+    pub value: String,
+    pub severity: Severity,
+}
+
+/// One `risk_score_mapping` entry: take the risk score from the event's `field`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RiskScoreMapping {
+    pub field: String,
+    #[serde(default = "equals")]
+    pub operator: String,
+    #[serde(default)]
+    pub value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk_score: Option<u32>,
+}
+
+fn equals() -> String {
+    "equals".to_owned()
+}
+
+/// A MITRE ATT&CK tactic, technique or subtechnique reference.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttackRef {
+    pub id: String,
+    pub name: String,
+    pub reference: String,
+}
+
+/// A technique with its subtechniques.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Technique {
+    pub id: String,
+    pub name: String,
+    pub reference: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subtechnique: Vec<AttackRef>,
+}
+
+/// One `[[rule.threat]]` entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Threat {
+    pub framework: String,
+    pub tactic: AttackRef,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub technique: Vec<Technique>,
+}
+
+/// A reference from a rule to an exception list (`exceptions_list`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionListRef {
+    pub id: String,
+    pub list_id: String,
+    pub namespace_type: String,
+    #[serde(rename = "type")]
+    pub list_type: String,
+}
+
+/// `[metadata]` of a detection-rules TOML file. The typed fields are copies; `raw` keeps it all.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Metadata {
+    pub creation_date: Option<String>,
+    pub updated_date: Option<String>,
+    pub deprecation_date: Option<String>,
+    pub deprecated_reason: Option<String>,
+    pub maturity: Option<String>,
+    pub integration: Vec<String>,
+    pub min_stack_version: Option<String>,
+    /// The whole `[metadata]` table as JSON.
+    pub raw: Map<String, Value>,
+}
+
+/// Which loader produced a rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RuleFormat {
+    /// An elastic/detection-rules TOML file.
+    Toml,
+    /// One line of a Kibana rule export (`.ndjson`).
+    KibanaNdjson,
+}
+
+/// Where a rule came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleOrigin {
+    pub file: Arc<str>,
+    pub format: RuleFormat,
+    /// 1-based line of the rule: the NDJSON line, or 1 for TOML.
+    pub line: u32,
+    /// Position of the query text inside the file, when the rule has a query.
+    pub query: Option<QueryLocation>,
+}
+
+/// A detection rule.
+///
+/// Defaults are Kibana's: `from = "now-6m"`, `to = "now"`, `interval = "5m"`,
+/// `max_signals = 100`, `version = 1`, `enabled = true`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rule {
+    /// Stable rule id (`rule_id`), the same in every Kibana.
+    pub rule_id: String,
+    /// Kibana saved-object id (`id` in an export); `None` for TOML rules.
+    pub saved_object_id: Option<String>,
+    pub name: String,
+    pub description: String,
+    pub rule_type: RuleType,
+    /// `eql`, `kuery`, `lucene`, `esql`; `None` for machine-learning rules.
+    pub language: Option<String>,
+    pub query: Option<String>,
+    pub index: Vec<String>,
+    pub from: String,
+    pub to: String,
+    pub interval: String,
+    pub max_signals: u32,
+    pub severity: Severity,
+    pub risk_score: u32,
+    pub severity_mapping: Vec<SeverityMapping>,
+    pub risk_score_mapping: Vec<RiskScoreMapping>,
+    pub tags: Vec<String>,
+    pub threat: Vec<Threat>,
+    /// The investigation guide (Markdown), with `$investigate_N` placeholders for TOML rules.
+    pub note: Option<String>,
+    pub setup: Option<String>,
+    pub references: Vec<String>,
+    pub false_positives: Vec<String>,
+    pub exceptions_list: Vec<ExceptionListRef>,
+    /// `"default"` for building-block rules.
+    pub building_block_type: Option<String>,
+    pub timestamp_override: Option<String>,
+    pub timestamp_override_fallback_disabled: Option<bool>,
+    pub event_category_override: Option<String>,
+    pub tiebreaker_field: Option<String>,
+    pub timestamp_field: Option<String>,
+    pub author: Vec<String>,
+    pub license: Option<String>,
+    pub version: u32,
+    pub rule_name_override: Option<String>,
+    pub timeline_id: Option<String>,
+    pub timeline_title: Option<String>,
+    pub enabled: bool,
+    /// `true` for prebuilt (Elastic-managed) rules in a Kibana export.
+    pub immutable: bool,
+    /// ISO 8601 creation time: `created_at` of an export, or `[metadata] creation_date`.
+    pub created_at: Option<String>,
+    /// ISO 8601 update time: `updated_at` of an export, or `[metadata] updated_date`.
+    pub updated_at: Option<String>,
+    pub metadata: Metadata,
+    pub transform: Option<Transform>,
+    /// Every field of `[rule]` (or of the exported rule object) as JSON, snake_case,
+    /// including ones not modelled above (`new_terms`, `threshold`, `alert_suppression`, …).
+    pub params: Map<String, Value>,
+    pub origin: RuleOrigin,
+}
+
+impl Rule {
+    /// Whether Harrier can run this rule today: EQL rules only.
+    pub fn is_supported(&self) -> bool {
+        self.rule_type == RuleType::Eql
+            && self.language.as_deref().unwrap_or("eql") == "eql"
+            && self.query.is_some()
+    }
+
+    /// `maturity = "deprecated"` in the TOML metadata, or a deprecation date.
+    pub fn is_deprecated(&self) -> bool {
+        self.metadata.maturity.as_deref() == Some("deprecated")
+            || self.metadata.deprecation_date.is_some()
+    }
+
+    pub fn is_building_block(&self) -> bool {
+        self.building_block_type.is_some()
+    }
+
+    /// Maps a byte offset inside [`Rule::query`] to a 1-based (line, column) in the
+    /// rule's file. `None` when the rule has no query or its position is unknown.
+    pub fn query_position(&self, offset: usize) -> Option<(u32, u32)> {
+        self.origin.query.as_ref().map(|q| q.position(offset))
+    }
+}
+
+/// Counts over a set of rules.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RuleSetSummary {
+    pub total: usize,
+    pub supported: usize,
+    pub unsupported: usize,
+    pub building_blocks: usize,
+    pub deprecated: usize,
+    pub by_type: BTreeMap<String, usize>,
+    /// Languages; rules without one (machine learning) count under `"none"`.
+    pub by_language: BTreeMap<String, usize>,
+    /// Unsupported rules by type.
+    pub unsupported_by_type: BTreeMap<String, usize>,
+}
+
+impl RuleSetSummary {
+    pub fn of(rules: &[Rule]) -> RuleSetSummary {
+        let mut s = RuleSetSummary::default();
+        for r in rules {
+            s.total += 1;
+            *s.by_type.entry(r.rule_type.to_string()).or_default() += 1;
+            let lang = r.language.clone().unwrap_or_else(|| "none".to_owned());
+            *s.by_language.entry(lang).or_default() += 1;
+            if r.is_supported() {
+                s.supported += 1;
+            } else {
+                s.unsupported += 1;
+                *s.unsupported_by_type
+                    .entry(r.rule_type.to_string())
+                    .or_default() += 1;
+            }
+            if r.is_building_block() {
+                s.building_blocks += 1;
+            }
+            if r.is_deprecated() {
+                s.deprecated += 1;
+            }
+        }
+        s
+    }
+}
+
+impl fmt::Display for RuleSetSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} rules: {} supported, {} unsupported",
+            self.total, self.supported, self.unsupported
+        )?;
+        if !self.unsupported_by_type.is_empty() {
+            let parts: Vec<String> = self
+                .unsupported_by_type
+                .iter()
+                .map(|(t, n)| format!("{t} {n}"))
+                .collect();
+            write!(f, " ({})", parts.join(", "))?;
+        }
+        Ok(())
+    }
+}
