@@ -1,0 +1,259 @@
+//! JSON inputs: NDJSON (one document per line), a JSON array of documents, or
+//! one or more pretty-printed documents. Each document can be:
+//!
+//! - a plain ECS document (`Event.index` from `data_stream.{type,dataset,namespace}`,
+//!   else empty);
+//! - an Elasticsearch hit `{"_index", "_id", "_source"}`;
+//! - a whole search response (`hits.hits[]`), which gives one event per hit;
+//! - an `evtx`-crate rendering of a Windows event (`{"Event": {"System": ..}}`),
+//!   mapped like an EVTX record.
+//!
+//! Locators: `Line(n)` (1-based) for NDJSON, `Element(i)` for array elements,
+//! for the hits of a search response read as a whole document, and for the
+//! i-th (0-based) of several concatenated pretty-printed documents.
+
+use crate::{winlog, Sink};
+use harrier_event::{Event, Locator, Origin};
+use serde::de::{DeserializeSeed, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+use std::fmt;
+use std::io::{BufRead, BufReader, Read};
+use std::sync::Arc;
+
+/// Reads a stream whose first non-blank byte is `{`: NDJSON when the first line
+/// is a whole document, otherwise a sequence of (pretty-printed) documents.
+pub(crate) fn read_objects(reader: Box<dyn Read + '_>, name: Arc<str>, sink: &mut Sink) {
+    let mut reader = BufReader::with_capacity(1 << 16, reader);
+    let mut line = Vec::new();
+    let mut line_no = 0u64;
+    // Find the first non-blank line and decide the mode from it.
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) => {
+                sink.skip(
+                    &name,
+                    Locator::Line(line_no + 1),
+                    format!("read error: {e}"),
+                );
+                return;
+            }
+        }
+        line_no += 1;
+        if !is_blank(&line) {
+            break;
+        }
+    }
+    let first = trim_eol(strip_bom(&line));
+    match serde_json::from_slice::<Value>(first) {
+        Ok(v) => {
+            emit(v, Locator::Line(line_no), &name, sink);
+        }
+        Err(e) if e.is_eof() => {
+            // The first document spans several lines.
+            let head = std::io::Cursor::new(strip_bom(&line).to_vec());
+            read_documents(Box::new(head.chain(reader)), name, sink);
+            return;
+        }
+        Err(e) => {
+            sink.skip(&name, Locator::Line(line_no), format!("invalid JSON: {e}"));
+        }
+    }
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) => {
+                sink.skip(
+                    &name,
+                    Locator::Line(line_no + 1),
+                    format!("read error, input ends here: {e}"),
+                );
+                return;
+            }
+        }
+        line_no += 1;
+        if is_blank(&line) {
+            continue;
+        }
+        match serde_json::from_slice::<Value>(trim_eol(&line)) {
+            Ok(v) => emit(v, Locator::Line(line_no), &name, sink),
+            Err(e) => sink.skip(&name, Locator::Line(line_no), format!("invalid JSON: {e}")),
+        }
+    }
+}
+
+fn is_blank(line: &[u8]) -> bool {
+    strip_bom(line).iter().all(|b| b.is_ascii_whitespace())
+}
+
+fn trim_eol(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+fn strip_bom(line: &[u8]) -> &[u8] {
+    line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line)
+}
+
+/// One or more whitespace-separated JSON documents.
+fn read_documents(reader: Box<dyn Read + '_>, name: Arc<str>, sink: &mut Sink) {
+    let stream = serde_json::Deserializer::from_reader(BufReader::new(reader)).into_iter::<Value>();
+    for (i, item) in stream.enumerate() {
+        match item {
+            Ok(v) => emit(v, Locator::Element(i as u64), &name, sink),
+            Err(e) => {
+                sink.skip(
+                    &name,
+                    Locator::Element(i as u64),
+                    format!("invalid JSON, rest of file skipped: {e}"),
+                );
+                return;
+            }
+        }
+    }
+}
+
+/// A JSON array of documents, streamed element by element.
+pub(crate) fn read_array(reader: Box<dyn Read + '_>, name: Arc<str>, sink: &mut Sink) {
+    let mut reader = BufReader::with_capacity(1 << 16, reader);
+    // Skip a UTF-8 byte order mark.
+    if let Ok(buf) = reader.fill_buf() {
+        if buf.starts_with(b"\xef\xbb\xbf") {
+            reader.consume(3);
+        }
+    }
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let mut count = 0u64;
+    let seed = Elements {
+        name: &name,
+        sink,
+        count: &mut count,
+    };
+    let result = seed.deserialize(&mut de);
+    let result = result.and_then(|()| de.end());
+    if let Err(e) = result {
+        sink.skip(
+            &name,
+            Locator::Element(count),
+            format!("invalid JSON, rest of array skipped: {e}"),
+        );
+    }
+}
+
+struct Elements<'a, 'b, 'c> {
+    name: &'a Arc<str>,
+    sink: &'a mut Sink<'b>,
+    count: &'c mut u64,
+}
+
+impl<'de> DeserializeSeed<'de> for Elements<'_, '_, '_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Elements<'_, '_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON array of documents")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(v) = seq.next_element::<Value>()? {
+            emit(v, Locator::Element(*self.count), self.name, self.sink);
+            *self.count += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Turns one parsed document into events.
+fn emit(v: Value, locator: Locator, name: &Arc<str>, sink: &mut Sink) {
+    let Value::Object(mut obj) = v else {
+        sink.skip(name, locator, "not a JSON object".into());
+        return;
+    };
+    // A whole search response.
+    if let Some(Value::Array(hits)) = obj
+        .get_mut("hits")
+        .and_then(|h| h.as_object_mut())
+        .and_then(|h| h.remove("hits"))
+    {
+        for (i, hit) in hits.into_iter().enumerate() {
+            let loc = match locator {
+                Locator::Line(n) => Locator::Line(n),
+                _ => Locator::Element(i as u64),
+            };
+            match hit {
+                Value::Object(h) => emit_object(h, loc, name, sink),
+                _ => sink.skip(name, loc, "search hit is not a JSON object".into()),
+            }
+        }
+        return;
+    }
+    emit_object(obj, locator, name, sink);
+}
+
+fn emit_object(mut obj: Map<String, Value>, locator: Locator, name: &Arc<str>, sink: &mut Sink) {
+    let origin = Origin {
+        file: name.clone(),
+        locator,
+    };
+    // An Elasticsearch hit.
+    if let Some(Value::Object(source)) = obj.remove("_source") {
+        let index = match obj.get("_index") {
+            Some(Value::String(s)) => Arc::from(s.as_str()),
+            _ => data_stream_index(&source),
+        };
+        let id = match obj.get("_id") {
+            Some(Value::String(s)) => Some(Arc::from(s.as_str())),
+            _ => None,
+        };
+        sink.event(Event {
+            source,
+            index,
+            id,
+            origin,
+        });
+        return;
+    }
+    // An evtx-crate rendering of a Windows event.
+    if obj.get("Event").and_then(|e| e.get("System")).is_some() {
+        if let Some(m) = winlog::map_record(&Value::Object(obj), name, None) {
+            sink.event(Event {
+                source: m.doc,
+                index: Arc::from(m.index),
+                id: None,
+                origin,
+            });
+        }
+        return;
+    }
+    let index = data_stream_index(&obj);
+    sink.event(Event {
+        source: obj,
+        index,
+        id: None,
+        origin,
+    });
+}
+
+/// `type-dataset-namespace` from `data_stream.*` (nested or dotted keys), or "".
+fn data_stream_index(doc: &Map<String, Value>) -> Arc<str> {
+    let get = |k: &str| -> Option<&str> {
+        doc.get("data_stream")
+            .and_then(|d| d.get(k))
+            .or_else(|| doc.get(&format!("data_stream.{k}")))
+            .and_then(Value::as_str)
+    };
+    match (get("type"), get("dataset"), get("namespace")) {
+        (Some(t), Some(d), Some(n)) => Arc::from(format!("{t}-{d}-{n}").as_str()),
+        _ => Arc::from(""),
+    }
+}

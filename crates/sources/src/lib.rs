@@ -1,0 +1,314 @@
+//! Input readers: files, directories and stdin, with the format detected from
+//! content (EVTX, JSON array, NDJSON, CSV, each possibly gzip- or
+//! zstd-compressed), turned into [`Event`]s.
+//!
+//! - ECS JSON: plain documents, Elasticsearch hits and whole search responses
+//!   ([`json`]).
+//! - EVTX: read with the `evtx` crate on several threads, in record order, and
+//!   mapped to Winlogbeat-shaped documents; Sysmon gets the full ECS mapping
+//!   of Elastic's pipeline ([`winlog`], [`sysmon`]).
+//! - CSV: Defender portal exports with a header row ([`csv_input`]).
+//!
+//! Nothing here aborts on bad input: an unreadable record or line becomes a
+//! [`Skip`] and reading goes on; an unreadable file is counted in
+//! [`Summary::failed_files`].
+
+mod cmdline;
+mod community_id;
+mod csv_input;
+mod evtx_input;
+mod json;
+mod sysmon;
+mod winlog;
+
+pub use cmdline::split_command_line;
+
+use harrier_event::{Event, Locator, Origin};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// How to read the given paths.
+#[derive(Clone, Debug)]
+pub struct ReadOptions {
+    /// Walk directories recursively (default); otherwise read only their direct files.
+    pub recursive: bool,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions { recursive: true }
+    }
+}
+
+/// A record, line or file that could not be read, and why.
+#[derive(Clone, Debug)]
+pub struct Skip {
+    pub origin: Origin,
+    pub reason: String,
+}
+
+/// Counts over one [`read_paths`] call.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Files opened (including stdin).
+    pub files: u64,
+    /// Events delivered.
+    pub events: u64,
+    /// Records or lines skipped (including whole files that failed).
+    pub skipped: u64,
+    /// Files that could not be read at all (missing, unknown format, bad header).
+    pub failed_files: u64,
+}
+
+/// Reads every path (file, directory walked recursively, or "-" for stdin), detecting each
+/// file's format by content, calling on_event for each event in input order per file, on_skip
+/// for each unreadable record/line (and keep going).
+pub fn read_paths(
+    paths: &[PathBuf],
+    opts: &ReadOptions,
+    on_event: &mut dyn FnMut(Event),
+    on_skip: &mut dyn FnMut(Skip),
+) -> Summary {
+    let mut summary = Summary::default();
+    let mut sink = Sink {
+        on_event,
+        on_skip,
+        summary: &mut summary,
+    };
+    for path in paths {
+        if path.as_os_str() == "-" {
+            sink.summary.files += 1;
+            let stdin = io::stdin();
+            let lock = stdin.lock();
+            read_stream(Box::new(lock), Arc::from("-"), &mut sink);
+            continue;
+        }
+        let mut files = Vec::new();
+        match collect_files(path, opts.recursive, &mut files) {
+            Ok(()) => {}
+            Err(e) => {
+                sink.summary.files += 1;
+                sink.fail_file(
+                    &file_name(path),
+                    Locator::Line(0),
+                    format!("cannot read: {e}"),
+                );
+                continue;
+            }
+        }
+        for file in files {
+            sink.summary.files += 1;
+            read_file(&file, &mut sink);
+        }
+    }
+    summary
+}
+
+/// Where events and skips go, with the running counts.
+pub(crate) struct Sink<'a> {
+    on_event: &'a mut dyn FnMut(Event),
+    on_skip: &'a mut dyn FnMut(Skip),
+    summary: &'a mut Summary,
+}
+
+impl Sink<'_> {
+    pub(crate) fn event(&mut self, e: Event) {
+        self.summary.events += 1;
+        (self.on_event)(e);
+    }
+
+    pub(crate) fn skip(&mut self, file: &Arc<str>, locator: Locator, reason: String) {
+        self.summary.skipped += 1;
+        (self.on_skip)(Skip {
+            origin: Origin {
+                file: file.clone(),
+                locator,
+            },
+            reason,
+        });
+    }
+
+    /// The whole file could not be read.
+    pub(crate) fn fail_file(&mut self, file: &Arc<str>, locator: Locator, reason: String) {
+        self.summary.failed_files += 1;
+        self.skip(file, locator, reason);
+    }
+}
+
+fn file_name(path: &Path) -> Arc<str> {
+    Arc::from(path.to_string_lossy().as_ref())
+}
+
+/// Files under `path` in sorted order (the path itself when it is a file).
+fn collect_files(path: &Path, recursive: bool, out: &mut Vec<PathBuf>) -> io::Result<()> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_dir() {
+        out.push(path.to_path_buf());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for entry in entries {
+        if entry.is_dir() {
+            if recursive {
+                // An unreadable subdirectory is left out rather than failing the walk.
+                let _ = collect_files(&entry, recursive, out);
+            }
+        } else {
+            out.push(entry);
+        }
+    }
+    Ok(())
+}
+
+const PEEK: usize = 4096;
+
+/// Input kinds recognised from the first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Evtx,
+    Gzip,
+    Zstd,
+    JsonArray,
+    JsonObjects,
+    Csv,
+    Empty,
+    Unknown,
+}
+
+fn detect(prefix: &[u8]) -> Format {
+    if prefix.starts_with(b"ElfFile\0") {
+        return Format::Evtx;
+    }
+    if prefix.starts_with(&[0x1f, 0x8b]) {
+        return Format::Gzip;
+    }
+    if prefix.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        return Format::Zstd;
+    }
+    let text = prefix.strip_prefix(b"\xef\xbb\xbf").unwrap_or(prefix);
+    match text.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => Format::Empty,
+        Some(b'[') => Format::JsonArray,
+        Some(b'{') => Format::JsonObjects,
+        Some(_) => {
+            // A header row of printable text with a comma, tab or semicolon.
+            let line_end = text.iter().position(|&b| b == b'\n').unwrap_or(text.len());
+            let line = &text[..line_end];
+            let printable = line.iter().all(|&b| b >= 0x20 || b == b'\t' || b == b'\r');
+            if printable && line.iter().any(|&b| matches!(b, b',' | b'\t' | b';')) {
+                Format::Csv
+            } else {
+                Format::Unknown
+            }
+        }
+    }
+}
+
+fn read_file(path: &Path, sink: &mut Sink) {
+    let name = file_name(path);
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            sink.fail_file(&name, Locator::Line(0), format!("cannot open: {e}"));
+            return;
+        }
+    };
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let prefix = match peek(&mut reader) {
+        Ok(p) => p,
+        Err(e) => {
+            sink.fail_file(&name, Locator::Line(0), format!("cannot read: {e}"));
+            return;
+        }
+    };
+    if detect(&prefix) == Format::Evtx {
+        // Plain EVTX files are read in place, chunk by chunk.
+        drop(reader);
+        evtx_input::read_evtx_path(path, name, sink);
+        return;
+    }
+    read_stream(Box::new(reader), name, sink);
+}
+
+/// Reads up to `PEEK` bytes without consuming them.
+fn peek(reader: &mut BufReader<File>) -> io::Result<Vec<u8>> {
+    Ok(reader.fill_buf()?.to_vec())
+}
+
+/// Reads a stream of unknown format: detects it, decompresses it, and
+/// dispatches to the right reader.
+fn read_stream(reader: Box<dyn Read + '_>, name: Arc<str>, sink: &mut Sink) {
+    read_stream_depth(reader, name, sink, 0)
+}
+
+fn read_stream_depth(mut reader: Box<dyn Read + '_>, name: Arc<str>, sink: &mut Sink, depth: u32) {
+    let mut prefix = Vec::with_capacity(PEEK);
+    if let Err(e) = (&mut reader).take(PEEK as u64).read_to_end(&mut prefix) {
+        sink.fail_file(&name, Locator::Line(0), format!("cannot read: {e}"));
+        return;
+    }
+    let format = detect(&prefix);
+    let whole: Box<dyn Read + '_> = Box::new(io::Cursor::new(prefix).chain(reader));
+    match format {
+        Format::Gzip | Format::Zstd if depth >= 2 => {
+            sink.fail_file(
+                &name,
+                Locator::Line(0),
+                "nested compression too deep".into(),
+            );
+        }
+        Format::Gzip => {
+            let dec = flate2::read::MultiGzDecoder::new(BufReader::new(whole));
+            read_stream_depth(Box::new(dec), name, sink, depth + 1);
+        }
+        Format::Zstd => match zstd::stream::read::Decoder::new(whole) {
+            Ok(dec) => read_stream_depth(Box::new(dec), name, sink, depth + 1),
+            Err(e) => sink.fail_file(&name, Locator::Line(0), format!("zstd: {e}")),
+        },
+        Format::Evtx => {
+            let mut buf = Vec::new();
+            let mut whole = whole;
+            if let Err(e) = whole.read_to_end(&mut buf) {
+                // Keep what was decompressed: the chunks before the damage are whole.
+                sink.skip(
+                    &name,
+                    Locator::Record(0),
+                    format!("input ends early ({e}); reading the part before it"),
+                );
+            }
+            evtx_input::read_evtx_buffer(buf, name, sink);
+        }
+        Format::JsonArray => json::read_array(whole, name, sink),
+        Format::JsonObjects => json::read_objects(whole, name, sink),
+        Format::Csv => csv_input::read_csv(whole, name, sink),
+        Format::Empty => {}
+        Format::Unknown => sink.fail_file(
+            &name,
+            Locator::Line(1),
+            "unrecognised format (expected EVTX, JSON, NDJSON, CSV, gzip or zstd)".into(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detection() {
+        assert_eq!(detect(b"ElfFile\0rest"), Format::Evtx);
+        assert_eq!(detect(&[0x1f, 0x8b, 8]), Format::Gzip);
+        assert_eq!(detect(&[0x28, 0xb5, 0x2f, 0xfd]), Format::Zstd);
+        assert_eq!(detect(b"  \n[{}]"), Format::JsonArray);
+        assert_eq!(detect(b"\xef\xbb\xbf{\"a\":1}"), Format::JsonObjects);
+        assert_eq!(detect(b"Timestamp,DeviceName\n1,2"), Format::Csv);
+        assert_eq!(detect(b"  "), Format::Empty);
+        assert_eq!(detect(b"hello world"), Format::Unknown);
+        assert_eq!(detect(b"\x00\x01,\x02"), Format::Unknown);
+    }
+}

@@ -1,0 +1,460 @@
+//! Windows event records (the `evtx` crate's JSON rendering of one record) to
+//! documents shaped like Winlogbeat's: `winlog.*` plus basic ECS fields, and,
+//! for Sysmon, the full ECS mapping of [`crate::sysmon`].
+//!
+//! Index choice for Windows logs (Fleet's data streams, so that rules' index
+//! patterns match): Sysmon → `logs-windows.sysmon_operational-default`;
+//! Security, System, Application → `logs-system.<channel>-default`;
+//! Windows PowerShell → `logs-windows.powershell-default`;
+//! PowerShell/Operational → `logs-windows.powershell_operational-default`;
+//! every other channel, and records without a channel (ETW captures) →
+//! `logs-windows.forwarded-default`.
+
+use serde_json::{json, Map, Value};
+
+pub(crate) const SYSMON_CHANNEL: &str = "Microsoft-Windows-Sysmon/Operational";
+
+/// A mapped record: the document and its data stream.
+pub(crate) struct Mapped {
+    pub doc: Map<String, Value>,
+    pub index: &'static str,
+}
+
+/// The record header's id and time, which stand in for a missing
+/// `System/EventRecordID` or `System/TimeCreated`.
+pub(crate) struct Header {
+    pub record_id: u64,
+    pub time: String,
+}
+
+/// Maps one rendered record. `file` becomes `log.file.path`.
+/// Returns `None` when the value has no `Event.System` element.
+pub(crate) fn map_record(record: &Value, file: &str, header: Option<Header>) -> Option<Mapped> {
+    let event = record.get("Event")?;
+    let system = event.get("System")?;
+    let mut sys = System::read(system);
+    if let Some(h) = header {
+        if sys.record_id.is_none() {
+            sys.record_id = Some(h.record_id);
+        }
+        if sys.time_created.is_none() {
+            sys.time_created = Some(h.time);
+        }
+    }
+
+    let mut event_data = Map::new();
+    if let Some(data) = event.get("EventData") {
+        collect_event_data(data, &mut event_data);
+    }
+    let user_data = event.get("UserData").and_then(user_data);
+
+    let is_sysmon = sys
+        .channel
+        .as_deref()
+        .is_some_and(|c| c.eq_ignore_ascii_case(SYSMON_CHANNEL));
+    let (index, dataset) = data_stream(sys.channel.as_deref(), is_sysmon);
+
+    let mut doc = Map::new();
+    let created = sys.time_created.as_deref().map(iso_millis);
+    if let Some(t) = &created {
+        doc.insert("@timestamp".into(), Value::String(t.clone()));
+    }
+
+    // winlog.*
+    let mut winlog = Map::new();
+    if let Some(c) = &sys.channel {
+        winlog.insert("channel".into(), Value::String(c.clone()));
+    }
+    if let Some(c) = &sys.computer {
+        winlog.insert("computer_name".into(), Value::String(c.clone()));
+    }
+    if let Some(id) = sys.event_id {
+        winlog.insert("event_id".into(), Value::String(id.to_string()));
+    }
+    if let Some(op) = sys.opcode {
+        if let Some(name) = opcode_name(op) {
+            winlog.insert("opcode".into(), Value::String(name.into()));
+        }
+    }
+    let mut process = Map::new();
+    if let Some(pid) = sys.pid {
+        process.insert("pid".into(), pid.into());
+    }
+    if let Some(tid) = sys.tid {
+        process.insert("thread".into(), json!({ "id": tid }));
+    }
+    if !process.is_empty() {
+        winlog.insert("process".into(), Value::Object(process));
+    }
+    if let Some(g) = &sys.provider_guid {
+        winlog.insert("provider_guid".into(), Value::String(normalize_guid(g)));
+    }
+    if let Some(p) = &sys.provider_name {
+        winlog.insert("provider_name".into(), Value::String(p.clone()));
+    }
+    if let Some(id) = sys.record_id {
+        winlog.insert("record_id".into(), Value::String(id.to_string()));
+    }
+    if let Some(sid) = &sys.user_id {
+        winlog.insert("user".into(), json!({ "identifier": sid }));
+    }
+    if let Some(v) = sys.version {
+        winlog.insert("version".into(), v.into());
+    }
+    if let Some(a) = &sys.activity_id {
+        winlog.insert("activity_id".into(), Value::String(normalize_guid(a)));
+    }
+    if let Some(a) = &sys.related_activity_id {
+        winlog.insert(
+            "related_activity_id".into(),
+            Value::String(normalize_guid(a)),
+        );
+    }
+    if let Some(k) = &sys.keywords {
+        if let Some(names) = keyword_names(k) {
+            winlog.insert("keywords".into(), names);
+        }
+    }
+    if let Some(ud) = user_data {
+        winlog.insert("user_data".into(), Value::Object(ud));
+    }
+
+    // event.*
+    let mut ev = Map::new();
+    if let Some(id) = sys.event_id {
+        ev.insert("code".into(), Value::String(id.to_string()));
+    }
+    ev.insert("kind".into(), Value::String("event".into()));
+    if let Some(p) = &sys.provider_name {
+        ev.insert("provider".into(), Value::String(p.clone()));
+    }
+    if let Some(t) = &created {
+        ev.insert("created".into(), Value::String(t.clone()));
+    }
+    ev.insert("dataset".into(), Value::String(dataset.into()));
+
+    let mut host = Map::new();
+    if let Some(c) = &sys.computer {
+        host.insert("name".into(), Value::String(c.clone()));
+    }
+    host.insert(
+        "os".into(),
+        json!({ "type": "windows", "family": "windows" }),
+    );
+    doc.insert("host".into(), Value::Object(host));
+    if let Some(level) = sys.level.and_then(level_name) {
+        doc.insert(
+            "log".into(),
+            json!({ "level": level, "file": { "path": file } }),
+        );
+    } else {
+        doc.insert("log".into(), json!({ "file": { "path": file } }));
+    }
+    let (ds_type, ds_dataset) = ("logs", dataset);
+    doc.insert(
+        "data_stream".into(),
+        json!({ "type": ds_type, "dataset": ds_dataset, "namespace": "default" }),
+    );
+
+    if is_sysmon {
+        if let Some(code) = sys.event_id {
+            if let Some(task) = crate::sysmon::task_name(code) {
+                winlog.insert("task".into(), Value::String(task.into()));
+            }
+        }
+        crate::sysmon::map(&mut doc, &mut ev, &mut event_data, &sys, &mut winlog);
+    }
+    if !event_data.is_empty() {
+        winlog.insert("event_data".into(), Value::Object(event_data));
+    }
+    doc.insert("event".into(), Value::Object(ev));
+    doc.insert("winlog".into(), Value::Object(winlog));
+    Some(Mapped { doc, index })
+}
+
+/// The `System` element's fields we use.
+#[derive(Default)]
+pub(crate) struct System {
+    pub provider_name: Option<String>,
+    pub provider_guid: Option<String>,
+    pub event_id: Option<u64>,
+    pub version: Option<u64>,
+    pub level: Option<u64>,
+    pub opcode: Option<u64>,
+    pub keywords: Option<String>,
+    pub time_created: Option<String>,
+    pub record_id: Option<u64>,
+    pub activity_id: Option<String>,
+    pub related_activity_id: Option<String>,
+    pub pid: Option<u64>,
+    pub tid: Option<u64>,
+    pub channel: Option<String>,
+    pub computer: Option<String>,
+    pub user_id: Option<String>,
+}
+
+impl System {
+    fn read(system: &Value) -> System {
+        let attr = |elem: &str, name: &str| -> Option<&Value> {
+            system.get(elem)?.get("#attributes")?.get(name)
+        };
+        System {
+            provider_name: attr("Provider", "Name").and_then(text),
+            provider_guid: attr("Provider", "Guid").and_then(text),
+            event_id: system.get("EventID").and_then(number),
+            version: system.get("Version").and_then(number),
+            level: system.get("Level").and_then(number),
+            opcode: system.get("Opcode").and_then(number),
+            keywords: system.get("Keywords").and_then(text),
+            time_created: attr("TimeCreated", "SystemTime").and_then(text),
+            record_id: system.get("EventRecordID").and_then(number),
+            activity_id: attr("Correlation", "ActivityID").and_then(text),
+            related_activity_id: attr("Correlation", "RelatedActivityID").and_then(text),
+            pid: attr("Execution", "ProcessID").and_then(number),
+            tid: attr("Execution", "ThreadID").and_then(number),
+            channel: system
+                .get("Channel")
+                .and_then(text)
+                .filter(|s| !s.is_empty()),
+            computer: system
+                .get("Computer")
+                .and_then(text)
+                .filter(|s| !s.is_empty()),
+            user_id: attr("Security", "UserID").and_then(text),
+        }
+    }
+}
+
+/// The text of an element: a scalar, or the `#text` of an element with attributes.
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Object(o) => o.get("#text").and_then(text),
+        _ => None,
+    }
+}
+
+fn number(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        Value::Object(o) => o.get("#text").and_then(number),
+        _ => None,
+    }
+}
+
+/// An event data value as the Windows XML rendering shows it: a string, with
+/// GUIDs upper-cased in braces (the `evtx` crate renders them lower-case).
+pub(crate) fn data_string(v: &Value) -> Option<Value> {
+    match v {
+        Value::Null => Some(Value::String(String::new())),
+        Value::String(s) => Some(Value::String(normalize_guid(s))),
+        Value::Number(n) => Some(Value::String(n.to_string())),
+        Value::Bool(b) => Some(Value::String(b.to_string())),
+        Value::Array(items) => Some(Value::Array(items.iter().filter_map(data_string).collect())),
+        Value::Object(o) => match o.get("#text") {
+            Some(t) => data_string(t),
+            None => Some(Value::String(String::new())),
+        },
+    }
+}
+
+/// `{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}` upper-cased; anything else unchanged.
+pub(crate) fn normalize_guid(s: &str) -> String {
+    let b = s.as_bytes();
+    let is_guid = b.len() == 38
+        && b[0] == b'{'
+        && b[37] == b'}'
+        && b[1..37].iter().enumerate().all(|(i, c)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                *c == b'-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        });
+    if is_guid {
+        s.to_ascii_uppercase()
+    } else {
+        s.to_string()
+    }
+}
+
+fn collect_event_data(data: &Value, out: &mut Map<String, Value>) {
+    let Value::Object(fields) = data else {
+        return;
+    };
+    let mut params = 0usize;
+    for (k, v) in fields {
+        if k == "#attributes" {
+            continue;
+        }
+        if k == "Data" || k == "#text" {
+            // Unnamed <Data> elements: Winlogbeat names them param1, param2, ...
+            let items: Vec<&Value> = match v {
+                Value::Array(a) => a.iter().collect(),
+                Value::Object(o) => match o.get("#text") {
+                    Some(Value::Array(a)) => a.iter().collect(),
+                    Some(t) => vec![t],
+                    None => Vec::new(),
+                },
+                other => vec![other],
+            };
+            for item in items {
+                params += 1;
+                if let Some(s) = data_string(item) {
+                    out.insert(format!("param{params}"), s);
+                }
+            }
+            continue;
+        }
+        if let Some(s) = data_string(v) {
+            out.insert(k.clone(), s);
+        }
+    }
+}
+
+fn user_data(v: &Value) -> Option<Map<String, Value>> {
+    let Value::Object(o) = v else {
+        return None;
+    };
+    let (name, inner) = o.iter().find(|(k, _)| k.as_str() != "#attributes")?;
+    let mut out = Map::new();
+    if let Value::Object(fields) = inner {
+        for (k, v) in fields {
+            if k == "#attributes" {
+                continue;
+            }
+            if let Some(s) = data_string(v) {
+                out.insert(k.clone(), s);
+            }
+        }
+    }
+    out.insert("xml_name".into(), Value::String(name.clone()));
+    Some(out)
+}
+
+fn data_stream(channel: Option<&str>, is_sysmon: bool) -> (&'static str, &'static str) {
+    if is_sysmon {
+        return (
+            "logs-windows.sysmon_operational-default",
+            "windows.sysmon_operational",
+        );
+    }
+    match channel.map(str::to_ascii_lowercase).as_deref() {
+        Some("security") => ("logs-system.security-default", "system.security"),
+        Some("system") => ("logs-system.system-default", "system.system"),
+        Some("application") => ("logs-system.application-default", "system.application"),
+        Some("windows powershell") => ("logs-windows.powershell-default", "windows.powershell"),
+        Some("microsoft-windows-powershell/operational") => (
+            "logs-windows.powershell_operational-default",
+            "windows.powershell_operational",
+        ),
+        _ => ("logs-windows.forwarded-default", "windows.forwarded"),
+    }
+}
+
+/// ISO 8601 with millisecond precision, as Elasticsearch's date processor writes it:
+/// `2019-03-18T16:57:37.9333240Z` → `2019-03-18T16:57:37.933Z`. Also accepts
+/// Sysmon's `2019-03-18 16:57:37.933`. Unrecognised text is returned unchanged.
+pub(crate) fn iso_millis(t: &str) -> String {
+    let b = t.as_bytes();
+    if b.len() < 19 || !(b[10] == b'T' || b[10] == b' ') || b[4] != b'-' || b[13] != b':' {
+        return t.to_string();
+    }
+    let mut frac = String::new();
+    let mut rest = &t[19..];
+    if let Some(r) = rest.strip_prefix('.') {
+        let digits: String = r.chars().take_while(|c| c.is_ascii_digit()).collect();
+        rest = &r[digits.len()..];
+        frac = digits;
+    }
+    if !(rest.is_empty() || rest == "Z") {
+        return t.to_string();
+    }
+    while frac.len() < 3 {
+        frac.push('0');
+    }
+    frac.truncate(3);
+    format!("{}T{}.{}Z", &t[..10], &t[11..19], frac)
+}
+
+fn level_name(level: u64) -> Option<&'static str> {
+    Some(match level {
+        0 | 4 => "information",
+        1 => "critical",
+        2 => "error",
+        3 => "warning",
+        5 => "verbose",
+        _ => return None,
+    })
+}
+
+fn opcode_name(op: u64) -> Option<&'static str> {
+    Some(match op {
+        0 => "Info",
+        1 => "Start",
+        2 => "Stop",
+        3 => "DCStart",
+        4 => "DCStop",
+        5 => "Extension",
+        6 => "Reply",
+        7 => "Resume",
+        8 => "Suspend",
+        9 => "Send",
+        240 => "Receive",
+        _ => return None,
+    })
+}
+
+/// The standard keyword bits Windows renders by name (`winlog.keywords`).
+fn keyword_names(hex: &str) -> Option<Value> {
+    let v = u64::from_str_radix(hex.trim_start_matches("0x"), 16).ok()?;
+    const NAMES: [(u64, &str); 7] = [
+        (0x0001_0000_0000_0000, "Response Time"),
+        (0x0004_0000_0000_0000, "WDI Diag"),
+        (0x0008_0000_0000_0000, "SQM"),
+        (0x0010_0000_0000_0000, "Audit Failure"),
+        (0x0020_0000_0000_0000, "Audit Success"),
+        (0x0040_0000_0000_0000, "Correlation Hint"),
+        (0x0080_0000_0000_0000, "Classic"),
+    ];
+    let names: Vec<Value> = NAMES
+        .iter()
+        .filter(|(bit, _)| v & bit != 0)
+        .map(|(_, n)| Value::String((*n).into()))
+        .collect();
+    (!names.is_empty()).then_some(Value::Array(names))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn millis() {
+        assert_eq!(
+            iso_millis("2019-03-18T16:57:37.9333240Z"),
+            "2019-03-18T16:57:37.933Z"
+        );
+        assert_eq!(
+            iso_millis("2019-03-18 16:57:37.933"),
+            "2019-03-18T16:57:37.933Z"
+        );
+        assert_eq!(
+            iso_millis("2019-03-18 16:57:37"),
+            "2019-03-18T16:57:37.000Z"
+        );
+        assert_eq!(iso_millis("garbage"), "garbage");
+    }
+
+    #[test]
+    fn guids() {
+        assert_eq!(
+            normalize_guid("{42f11c3b-ce01-5c8f-0000-0010c73e2a00}"),
+            "{42F11C3B-CE01-5C8F-0000-0010C73E2A00}"
+        );
+        assert_eq!(normalize_guid("{not-a-guid}"), "{not-a-guid}");
+    }
+}
