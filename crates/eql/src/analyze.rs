@@ -189,6 +189,7 @@ impl<'s> Analyzer<'s> {
                     path: FieldPath::new(&info.source_path),
                     ty: info.ty,
                     null_value: info.null_value.clone(),
+                    format: info.format.clone(),
                 }))
             }
             None if self.schema.is_strict() => {
@@ -206,6 +207,7 @@ impl<'s> Analyzer<'s> {
                 path: FieldPath::new(name),
                 ty: DataType::Unknown,
                 null_value: None,
+                format: None,
             })),
         }
     }

@@ -185,6 +185,16 @@ pub fn any_value<'a>(f: &FieldAccess, doc: &'a Doc, pred: &mut dyn FnMut(Val<'a>
                 None => false,
             }
         } else {
+            if let (Some(fmt), Json::String(s), true) = (&f.format, j, f.ty.is_date()) {
+                if let Some(n) = crate::value::parse_date_with(s, fmt) {
+                    let res = if f.ty == DataType::DateNanos {
+                        DateRes::Nanos
+                    } else {
+                        DateRes::Millis
+                    };
+                    return pred(Val::Date(n, res));
+                }
+            }
             match from_json(j, f.ty) {
                 Some(v) => pred(v),
                 None => false,
@@ -585,6 +595,10 @@ fn call<'a>(func: Func, ci: bool, args: &'a [CExpr], doc: &'a Doc) -> Val<'a> {
 fn parse_number(s: &str, base: i64) -> Option<Val<'static>> {
     if !(2..=36).contains(&base) {
         return None;
+    }
+    let hex = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"));
+    if base == 10 && hex.is_some() {
+        return parse_number(s, 16);
     }
     if base == 10 {
         if let Ok(v) = s.parse::<i64>() {

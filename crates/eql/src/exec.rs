@@ -255,10 +255,16 @@ fn run_sequence(
 }
 
 /// Checks the missing-event steps of a completed sequence and returns its
-/// event list with `None` placeholders, or `None` when a missing event exists.
-/// A middle `![q]` looks strictly between its positive neighbours; a leading
-/// one looks back from the first positive event, a trailing one forward from
-/// the last, both as far as maxspan allows.
+/// event list with `None` placeholders, or `None` when the sequence is
+/// rejected.
+///
+/// As Elasticsearch's missing-events suite pins it down: a middle step
+/// (between two positive steps) rejects the candidate when a matching event
+/// of the same key lies strictly between its neighbours. Leading and
+/// trailing steps reject it only together: when every one of them can be
+/// filled, in step order, such that the whole sequence (missing events
+/// included) still fits in `maxspan`. Filling greedily outwards from the
+/// positive events gives the smallest span, so one pass per step decides it.
 fn fill_missing(
     stages: &[Stage],
     positive: &[usize],
@@ -269,42 +275,84 @@ fn fill_missing(
     events: &[Event],
 ) -> Option<Vec<Option<usize>>> {
     let mut out = Vec::with_capacity(stages.len());
-    let first = p.events[0];
-    let last = *p.events.last()?;
-    let first_ts = ords[first].ts;
     for (si, stage) in stages.iter().enumerate() {
-        if !stage.missing {
+        if stage.missing {
+            out.push(None);
+        } else {
             let j = positive.iter().position(|&x| x == si)?;
             out.push(Some(ords[p.events[j]].idx));
+        }
+    }
+    if !stages.iter().any(|s| s.missing) {
+        return Some(out);
+    }
+    let first = p.events[0];
+    let last = *p.events.last()?;
+    let matches_step = |si: usize, pos: usize| -> bool {
+        let doc = &events[ords[pos].idx].source;
+        matches(&stages[si].filter, doc)
+            && key_tuples(&stages[si], doc)
+                .iter()
+                .any(|k| k.as_slice() == key)
+    };
+    let first_pos_stage = positive[0];
+    let last_pos_stage = *positive.last()?;
+    let mut span_lo = ords[first].ts;
+    let mut span_hi = ords[last].ts;
+    // a middle step rejects the candidate on its own when any matching
+    // event lies strictly between its positive neighbours
+    for si in first_pos_stage + 1..last_pos_stage {
+        if !stages[si].missing {
             continue;
         }
-        let prev = positive.iter().rposition(|&x| x < si).map(|j| p.events[j]);
-        let next = positive.iter().position(|&x| x > si).map(|j| p.events[j]);
-        let (lo, hi) = match (prev, next) {
-            (Some(a), Some(b)) => (a + 1, b),
-            (None, Some(b)) => {
-                let m = maxspan.unwrap_or(0);
-                let lo = ords[..b].partition_point(|o| o.ts < ords[last].ts - m);
-                (lo, b)
-            }
-            (Some(a), None) => {
-                let m = maxspan.unwrap_or(0);
-                let hi = ords.partition_point(|o| o.ts <= first_ts + m);
-                (a + 1, hi.max(a + 1))
-            }
-            (None, None) => return None,
-        };
-        for o in ords.get(lo..hi).unwrap_or(&[]) {
-            let doc = &events[o.idx].source;
-            if matches(&stage.filter, doc)
-                && key_tuples(stage, doc).iter().any(|k| k.as_slice() == key)
-            {
-                return None;
-            }
+        let prev = positive
+            .iter()
+            .rposition(|&x| x < si)
+            .map(|j| p.events[j])?;
+        let next = positive.iter().position(|&x| x > si).map(|j| p.events[j])?;
+        if (prev + 1..next).any(|pos| matches_step(si, pos)) {
+            return None;
         }
-        out.push(None);
     }
-    Some(out)
+    // leading and trailing steps reject it together: only when all of them
+    // can be filled, in order, within maxspan of the whole sequence
+    let edges = first_pos_stage + (stages.len() - 1 - last_pos_stage);
+    if edges == 0 {
+        return Some(out);
+    }
+    let mut bound = first;
+    for si in (0..first_pos_stage).rev() {
+        let lo_ts = maxspan.map_or(i128::MIN, |m| ords[last].ts - m);
+        let found = (0..bound)
+            .rev()
+            .take_while(|&pos| ords[pos].ts >= lo_ts)
+            .find(|&pos| matches_step(si, pos));
+        match found {
+            Some(pos) => {
+                bound = pos;
+                span_lo = ords[pos].ts;
+            }
+            None => return Some(out),
+        }
+    }
+    let mut after = last;
+    for si in last_pos_stage + 1..stages.len() {
+        let hi_ts = maxspan.map_or(i128::MAX, |m| span_lo + m);
+        let found = (after + 1..ords.len())
+            .take_while(|&pos| ords[pos].ts <= hi_ts)
+            .find(|&pos| matches_step(si, pos));
+        match found {
+            Some(pos) => {
+                after = pos;
+                span_hi = ords[pos].ts;
+            }
+            None => return Some(out),
+        }
+    }
+    if maxspan.is_some_and(|m| span_hi - span_lo > m) {
+        return Some(out);
+    }
+    None
 }
 
 /// `sample by keys [q1] [q2] ...`: for each key value, one distinct event per
@@ -329,46 +377,49 @@ fn run_sample(stages: &[Stage], events: &[Event], per_key: usize) -> Vec<Match> 
     keys.sort_by(|a, b| a.0.cmp(&b.0));
     let mut out = Vec::new();
     for (key, cands) in keys {
-        let mut used = vec![0usize; stages.len()];
-        let mut taken: Vec<usize> = Vec::new();
-        for _ in 0..per_key {
-            let mut chosen = Vec::with_capacity(stages.len());
-            if !pick(&cands, 0, &mut used, &mut taken, &mut chosen) {
-                break;
-            }
+        // composite aggregations report date keys as epoch milliseconds
+        let key: Vec<KeyVal> = key
+            .into_iter()
+            .map(|k| match k {
+                KeyVal::Date(n, _) => KeyVal::Long(n.div_euclid(1_000_000) as i64),
+                other => other,
+            })
+            .collect();
+        let mut found = 0;
+        let mut chosen = Vec::with_capacity(stages.len());
+        combinations(&cands, &mut chosen, &mut |c| {
             out.push(Match {
                 join_keys: key.clone(),
-                events: chosen.iter().map(|&i| Some(i)).collect(),
+                events: c.iter().map(|&i| Some(i)).collect(),
             });
-        }
+            found += 1;
+            found >= per_key
+        });
     }
     out
 }
 
-/// Chooses one event per stage, all distinct and not used by earlier samples of the key.
-fn pick(
+/// Visits combinations of one event per stage, all distinct, in order
+/// (earlier stages vary slowest) until `emit` returns true.
+fn combinations(
     cands: &[Vec<usize>],
-    si: usize,
-    used: &mut [usize],
-    taken: &mut Vec<usize>,
     chosen: &mut Vec<usize>,
+    emit: &mut dyn FnMut(&[usize]) -> bool,
 ) -> bool {
+    let si = chosen.len();
     if si == cands.len() {
-        return true;
+        return emit(chosen);
     }
-    for (ci, &e) in cands[si].iter().enumerate().skip(used[si]) {
-        if taken.contains(&e) || chosen.contains(&e) {
+    for &e in &cands[si] {
+        if chosen.contains(&e) {
             continue;
         }
         chosen.push(e);
-        if pick(cands, si + 1, used, taken, chosen) {
-            used[si] = ci + 1;
-            if si == 0 {
-                taken.extend(chosen.iter().copied());
-            }
+        let stop = combinations(cands, chosen, emit);
+        chosen.pop();
+        if stop {
             return true;
         }
-        chosen.pop();
     }
     false
 }

@@ -16,6 +16,8 @@ pub struct FieldAccess {
     pub path: FieldPath,
     pub ty: DataType,
     pub null_value: Option<Json>,
+    /// Mapping date formats (`||`-separated), tried before the default ones.
+    pub format: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

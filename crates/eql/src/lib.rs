@@ -18,4 +18,14 @@ pub mod syntax;
 pub mod value;
 
 pub use analyze::{Analyzer, Settings};
-pub use syntax::{parse, Error, Span};
+pub use syntax::{parse, parse_expression, Error, Span};
+
+/// Evaluates an expression that reads no fields, as Elasticsearch would fold
+/// it, and returns its value as JSON (`null` for a null result).
+pub fn eval_constant(src: &str) -> Result<serde_json::Value, Error> {
+    let ast = parse_expression(src)?;
+    let schema = schema::Schema::dynamic();
+    let c = Analyzer::new(&schema, Settings::default()).expr(&ast)?;
+    let empty = serde_json::Map::new();
+    Ok(eval::eval(&c, &empty).to_json())
+}

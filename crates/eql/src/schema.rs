@@ -204,6 +204,14 @@ impl Schema {
         null_value: Option<Json>,
         format: Option<String>,
     ) {
+        // the same field mapped with other date formats in another index: accept them all
+        let format = match (self.fields.get(name).and_then(|f| f.format.clone()), format) {
+            (Some(old), Some(new)) if !old.split("||").any(|f| f == new) => {
+                Some(format!("{old}||{new}"))
+            }
+            (Some(old), _) => Some(old),
+            (None, new) => new,
+        };
         self.fields.insert(
             name.to_string(),
             FieldInfo {
@@ -309,4 +317,35 @@ fn looks_like_date(s: &str) -> bool {
         && b[8..10].iter().all(u8::is_ascii_digit)
         && (b.len() == 10 || b[10] == b'T')
         && crate::value::parse_date(s).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn date_formats_from_several_mappings_are_all_kept() {
+        let mut s = Schema::dynamic();
+        s.add_mapping(r#"{"properties":{"d":{"type":"date","format":"dd-MM-yyyy"}}}"#)
+            .unwrap();
+        s.add_mapping(r#"{"properties":{"d":{"type":"date","format":"yyyy-MM-dd"}}}"#)
+            .unwrap();
+        s.add_mapping(r#"{"properties":{"e":{"type":"date"}}}"#)
+            .unwrap();
+        assert_eq!(
+            s.get("d").and_then(|f| f.format.as_deref()),
+            Some("dd-MM-yyyy||yyyy-MM-dd")
+        );
+    }
+
+    #[test]
+    fn aliases_read_their_target() {
+        let mut s = Schema::dynamic();
+        s.add_mapping(r#"{"properties":{"event_type":{"type":"keyword"},"event":{"properties":{"category":{"type":"alias","path":"event_type"}}}}}"#).unwrap();
+        assert_eq!(
+            s.get("event.category").map(|f| f.source_path.as_str()),
+            Some("event_type")
+        );
+        assert!(s.is_strict());
+    }
 }

@@ -177,6 +177,74 @@ pub fn parse_date(s: &str) -> Option<i128> {
     parse_iso(s)
 }
 
+/// Parses a date with mapping formats (`||`-separated): Joda-style patterns
+/// built from `yyyy`, `MM`, `dd`, `HH`, `mm`, `ss`, `SSS` and literal
+/// characters, or the named formats Elasticsearch accepts by default.
+pub fn parse_date_with(s: &str, formats: &str) -> Option<i128> {
+    for f in formats.split("||") {
+        let parsed = match f {
+            "strict_date_optional_time"
+            | "date_optional_time"
+            | "strict_date_optional_time_nanos" => parse_iso(s),
+            "epoch_millis" => s.parse::<i64>().ok().map(|ms| ms as i128 * 1_000_000),
+            "epoch_second" => s.parse::<i64>().ok().map(|sec| sec as i128 * 1_000_000_000),
+            pattern => parse_pattern(s, pattern),
+        };
+        if parsed.is_some() {
+            return parsed;
+        }
+    }
+    None
+}
+
+fn parse_pattern(s: &str, pattern: &str) -> Option<i128> {
+    let (mut y, mut mo, mut d, mut h, mut mi, mut sec, mut ms) =
+        (1970i64, 1i64, 1i64, 0i64, 0i64, 0i64, 0i64);
+    let pat: Vec<char> = pattern.chars().collect();
+    let text: Vec<char> = s.chars().collect();
+    let (mut i, mut t) = (0, 0);
+    while i < pat.len() {
+        let c = pat[i];
+        let mut run = 1;
+        while i + run < pat.len() && pat[i + run] == c {
+            run += 1;
+        }
+        if c.is_ascii_alphabetic() {
+            let take = if c == 'y' && run == 4 || run >= 2 {
+                run
+            } else {
+                2
+            };
+            let digits: String = text.get(t..t + take)?.iter().collect();
+            let n: i64 = digits.parse().ok()?;
+            match c {
+                'y' | 'u' => y = n,
+                'M' => mo = n,
+                'd' => d = n,
+                'H' => h = n,
+                'm' => mi = n,
+                's' => sec = n,
+                'S' => ms = n * 10i64.pow(3u32.saturating_sub(take as u32)),
+                _ => return None,
+            }
+            t += take;
+        } else {
+            for _ in 0..run {
+                if text.get(t) != Some(&c) {
+                    return None;
+                }
+                t += 1;
+            }
+        }
+        i += run;
+    }
+    if t != text.len() || !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec;
+    Some(secs as i128 * 1_000_000_000 + ms as i128 * 1_000_000)
+}
+
 fn parse_iso(s: &str) -> Option<i128> {
     let b = s.as_bytes();
     let num = |from: usize, len: usize| -> Option<i64> {
@@ -431,5 +499,24 @@ mod tests {
         assert_eq!(compare_versions("1.2.4-SNAPSHOT", "1.2.4"), Ordering::Less);
         assert_eq!(compare_versions("bad", "99.0.0"), Ordering::Greater);
         assert_eq!(compare_versions("1.5.0", "1.5.0"), Ordering::Equal);
+    }
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    #[test]
+    fn mapping_formats_parse_dates() {
+        let want = parse_date("2022-12-17");
+        assert_eq!(
+            parse_date_with("17-12-2022", "dd-MM-yyyy||yyyy-MM-dd"),
+            want
+        );
+        assert_eq!(
+            parse_date_with("2022-12-17", "dd-MM-yyyy||yyyy-MM-dd"),
+            want
+        );
+        assert_eq!(parse_date_with("17/12/2022", "dd-MM-yyyy"), None);
     }
 }

@@ -127,12 +127,14 @@ fn order_field(schema: &Schema, name: &str, default: DataType) -> FieldAccess {
             path: harrier_event::FieldPath::new(&info.source_path),
             ty: info.ty,
             null_value: None,
+            format: None,
         },
         None => FieldAccess {
             name: name.to_string(),
             path: harrier_event::FieldPath::new(name),
             ty: default,
             null_value: None,
+            format: None,
         },
     }
 }

@@ -7,7 +7,7 @@ mod parser;
 mod printer;
 
 pub use lexer::{Token, TokenKind};
-pub use parser::parse;
+pub use parser::{parse, parse_expression};
 
 use std::fmt;
 

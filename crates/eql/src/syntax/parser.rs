@@ -22,6 +22,17 @@ pub fn parse(src: &str) -> Result<Query, Error> {
     Ok(q)
 }
 
+/// Parses a lone expression (for constant evaluation and tests).
+pub fn parse_expression(src: &str) -> Result<Expr, Error> {
+    let tokens = tokenize(src)?;
+    let mut p = Parser { tokens, pos: 0 };
+    let e = p.expr()?;
+    if p.peek().kind != T::Eof {
+        return Err(p.unexpected("end of expression"));
+    }
+    Ok(e)
+}
+
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
@@ -167,7 +178,7 @@ impl Parser {
     }
 
     fn event_query(&mut self) -> R<EventQuery> {
-        let t = self.bump();
+        let t = self.peek().clone();
         let category = match t.kind {
             T::Ident(ref s) if s == "any" => Category::Any(t.span),
             T::Ident(ref s) if !RESERVED.contains(&s.as_str()) => Category::Named {
@@ -185,11 +196,9 @@ impl Parser {
                 quoted: true,
                 span: t.span,
             },
-            _ => {
-                self.pos -= 1;
-                return Err(self.unexpected("an event category or 'any'"));
-            }
+            _ => return Err(self.unexpected("an event category or 'any'")),
         };
+        self.bump();
         if self.is_kw("of")
             || self.is_kw("descendant")
             || self.is_kw("child")
@@ -236,9 +245,9 @@ impl Parser {
         while self.peek().kind == T::LBracket || self.peek().kind == T::Bang {
             steps.push(self.step(true)?);
         }
-        if steps.len() < 2 {
+        if steps.iter().map(|s| s.runs.unwrap_or(1)).sum::<u32>() < 2 {
             return Err(Error::new(
-                "A sequence requires a minimum of 2 queries",
+                "A sequence requires a minimum of 2 queries (counting runs)",
                 self.peek().span,
             ));
         }
@@ -369,12 +378,6 @@ impl Parser {
                         n.span,
                     ))
                 }
-            }
-            if missing {
-                return Err(Error::new(
-                    "[runs] is not allowed on a missing event",
-                    n.span,
-                ));
             }
         }
         Ok(Step {

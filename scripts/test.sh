@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Harrier's whole test run: unit, integration, snapshot and property tests,
+# then Elasticsearch's EQL conformance suites through the release binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release -p harrier-cli
+cargo test --release --workspace
+python3 scripts/eql-conformance.py
