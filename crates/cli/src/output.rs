@@ -145,7 +145,7 @@ impl ResultWriter for TableWriter {
         took_ms: u64,
     ) -> std::io::Result<()> {
         let mut rows: Vec<(String, usize)> = Vec::new();
-        let mut count = 0;
+        let count;
         match result {
             Output::Events(ids) => {
                 count = ids.len();

@@ -414,7 +414,7 @@ impl<'s> Analyzer<'s> {
         let ta = type_of(&ca);
         let cb = self.coerce_literal(cb, ta, sb, op.symbol())?;
         let tb = type_of(&cb);
-        if !compatible(ta, tb) && !(ta.is_string() || tb.is_string()) && ta != DataType::Boolean {
+        if !(compatible(ta, tb) || ta.is_string() || tb.is_string() || ta == DataType::Boolean) {
             return Err(Error::new(
                 format!(
                     "cannot compare [{}] of type [{}] with [{}] of type [{}]",

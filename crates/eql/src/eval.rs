@@ -730,17 +730,26 @@ pub fn key_values(e: &CExpr, optional: bool, doc: &Doc) -> Vec<KeyVal> {
     }
 }
 
-/// The timestamp of an event read through its field, as nanoseconds.
+/// The timestamp of an event read through its field, as nanoseconds. A field
+/// the schema does not type is read as a date.
 pub fn timestamp_of(f: &FieldAccess, doc: &Doc) -> Option<i128> {
-    let ty = if f.ty == DataType::Unknown {
-        DataType::Date
-    } else {
-        f.ty
-    };
-    let fa = FieldAccess { ty, ..f.clone() };
-    match first_value(&fa, doc) {
-        Val::Date(n, _) => Some(n),
-        Val::Long(ms) => Some(ms as i128 * 1_000_000),
-        _ => None,
-    }
+    let mut best: Option<i128> = None;
+    any_value(f, doc, &mut |v| {
+        let ts = match v {
+            Val::Date(n, _) => Some(n),
+            Val::Long(ms) => Some(ms as i128 * 1_000_000),
+            Val::Str(s) if f.ty == DataType::Unknown => parse_date(&s),
+            _ => None,
+        };
+        if let Some(ts) = ts {
+            best = Some(best.map_or(ts, |b: i128| b.min(ts)));
+        }
+        false
+    });
+    best
+}
+
+/// The smallest value of a field (how a script reads a multi-valued field).
+pub fn field_min<'a>(f: &FieldAccess, doc: &'a Doc) -> Val<'a> {
+    first_value(f, doc)
 }

@@ -8,7 +8,7 @@
 //! used again); samples group by key without ordering.
 
 use crate::eval::{key_values, matches, timestamp_of, KeyVal};
-use crate::expr::{CExpr, FieldAccess};
+use crate::expr::FieldAccess;
 use crate::plan::{Pipe, Plan, PlanKind, Stage};
 use harrier_event::Event;
 use std::cmp::Ordering;
@@ -125,7 +125,7 @@ fn ordinals(order: &OrderFields, events: &[Event], require_ts: bool) -> Vec<Ordi
                 None => i128::MAX,
             };
             let tb = order.tiebreaker.as_ref().and_then(|f| {
-                let v = crate::eval::eval(&CExpr::Field(f.clone()), &e.source).into_owned();
+                let v = crate::eval::field_min(f, &e.source).into_owned();
                 (!v.is_null()).then_some(v)
             });
             Some(Ordinal { ts, tb, idx })
@@ -301,8 +301,13 @@ fn fill_missing(
     let mut span_hi = ords[last].ts;
     // a middle step rejects the candidate on its own when any matching
     // event lies strictly between its positive neighbours
-    for si in first_pos_stage + 1..last_pos_stage {
-        if !stages[si].missing {
+    for (si, stage) in stages
+        .iter()
+        .enumerate()
+        .take(last_pos_stage)
+        .skip(first_pos_stage + 1)
+    {
+        if !stage.missing {
             continue;
         }
         let prev = positive
