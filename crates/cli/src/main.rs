@@ -1,6 +1,7 @@
 //! The `harrier` command. Argument parsing lives here; each subcommand is a
 //! module under `cmd/`.
 
+mod alerts_out;
 mod cmd;
 mod input;
 mod output;
@@ -23,12 +24,22 @@ struct Cli {
 enum Command {
     /// Run an ad-hoc EQL query over event files, with Elasticsearch's semantics
     Query(cmd::query::Args),
+    /// Run detection rules over event files and report the alerts Elastic Security would raise
+    Hunt(cmd::hunt::Args),
+    /// Print events as Harrier reads and normalises them
+    Events(cmd::events::Args),
+    /// Validate, list and show detection rules
+    #[command(subcommand)]
+    Rules(cmd::rules::Command),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Query(args) => cmd::query::run(args),
+        Command::Hunt(args) => cmd::hunt::run(args),
+        Command::Events(args) => cmd::events::run(args),
+        Command::Rules(c) => cmd::rules::run(c),
     };
     match result {
         Ok(code) => code,

@@ -1,1 +1,4 @@
+pub mod events;
+pub mod hunt;
 pub mod query;
+pub mod rules;

@@ -1,0 +1,258 @@
+//! `harrier hunt`: every rule over event files, with the alerts Elastic Security
+//! would raise.
+
+use crate::alerts_out::{
+    write_summary, AlertWriter, CsvWriter, JsonlWriter, KibanaJsonWriter, Report, RunFacts, Style,
+    TableWriter,
+};
+use anyhow::{bail, Context, Result};
+use clap::ValueEnum;
+use harrier_engine::{parse_severity, parse_time, Engine, EngineOptions};
+use harrier_event::Event;
+use harrier_rules::exceptions::{load_exception_lists, ExceptionLists};
+use harrier_rules::{load_rules, Rule, RuleProblem};
+use harrier_sources::{read_paths, ReadOptions};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Alerts grouped by rule, then a summary
+    Table,
+    /// One alert per line: rule, severity, ATT&CK, host, user, process, times
+    Jsonl,
+    /// The full Kibana alert documents (building blocks and sequence shells included)
+    Json,
+    /// One alert per row, same fields as jsonl
+    Csv,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Event files or directories (EVTX, ECS JSON/NDJSON, CSV; gzip/zstd); `-` for stdin
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Rule files or directories (detection-rules TOML, Kibana NDJSON export); repeatable.
+    /// Without it, Harrier's built-in rule pack is used
+    #[arg(long = "rules", value_name = "PATH")]
+    rules: Vec<PathBuf>,
+    /// Kibana exception-list exports (NDJSON) the rules refer to; repeatable
+    #[arg(long = "exceptions", value_name = "PATH")]
+    exceptions: Vec<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// Write the alerts to FILE instead of standard output
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Leave out rules below this severity (low, medium, high, critical)
+    #[arg(long, value_name = "SEVERITY")]
+    min_severity: Option<String>,
+    /// Run only this rule (rule_id or name); repeatable
+    #[arg(long = "rule", value_name = "ID_OR_NAME")]
+    rule: Vec<String>,
+    /// Run only rules with this tag; repeatable
+    #[arg(long = "tag", value_name = "TAG")]
+    tag: Vec<String>,
+    /// Do not run this rule (rule_id or name); repeatable
+    #[arg(long = "exclude-rule", value_name = "ID_OR_NAME")]
+    exclude_rule: Vec<String>,
+    /// Only events at or after this time: ISO 8601, or date math such as now-9m
+    #[arg(long, value_name = "TIME")]
+    from: Option<String>,
+    /// Only events at or before this time: ISO 8601, or date math such as now
+    #[arg(long, value_name = "TIME")]
+    to: Option<String>,
+    /// Order and filter events by this field in every rule (falling back to @timestamp)
+    #[arg(long, value_name = "FIELD")]
+    timestamp_override: Option<String>,
+    /// Also run deprecated rules
+    #[arg(long)]
+    include_deprecated: bool,
+    /// No progress, warnings or summary on standard error
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+pub fn run(args: Args) -> Result<ExitCode> {
+    let started = Instant::now();
+    let now = chrono::Utc::now();
+    let min_severity = match &args.min_severity {
+        Some(s) => Some(
+            parse_severity(s)
+                .with_context(|| format!("unknown severity {s:?} (low, medium, high, critical)"))?,
+        ),
+        None => None,
+    };
+    let from = args.from.as_deref().map(|t| parse_time(t, now)).transpose();
+    let to = args.to.as_deref().map(|t| parse_time(t, now)).transpose();
+    let (from, to) = match (from, to) {
+        (Ok(f), Ok(t)) => (f, t),
+        (Err(e), _) | (_, Err(e)) => bail!("{e}"),
+    };
+
+    // rules
+    let (rules, problems) = load(&args.rules);
+    if !args.quiet {
+        for p in &problems {
+            eprintln!("warning: {p}");
+        }
+    }
+    let mut exceptions = ExceptionLists::default();
+    if !args.exceptions.is_empty() {
+        let (lists, probs) = load_exception_lists(&args.exceptions);
+        if !args.quiet {
+            for p in &probs {
+                eprintln!("warning: {p}");
+            }
+        }
+        exceptions = ExceptionLists::new(lists);
+    }
+    let options = EngineOptions {
+        execution_time: now,
+        from,
+        to,
+        timestamp_override: args.timestamp_override.clone(),
+        min_severity,
+        rules: args.rule.clone(),
+        tags: args.tag.clone(),
+        exclude_rules: args.exclude_rule.clone(),
+        exceptions,
+        skip_deprecated: !args.include_deprecated,
+        ..EngineOptions::default()
+    };
+    let engine = Engine::new(rules, options);
+    if !args.quiet {
+        for e in engine.errors() {
+            eprintln!(
+                "warning: {}:{}:{}: rule {:?} does not compile, skipped: {}",
+                e.file, e.line, e.column, e.name, e.message
+            );
+        }
+    }
+
+    // events
+    let progress = !args.quiet && std::io::stderr().is_terminal();
+    let bar = if progress {
+        let b = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        b.set_style(
+            ProgressStyle::with_template("{spinner} reading events: {pos} ({per_sec})")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        b.enable_steady_tick(Duration::from_millis(120));
+        Some(b)
+    } else {
+        None
+    };
+    let mut events: Vec<Event> = Vec::new();
+    let mut skip_lines = Vec::new();
+    let summary = read_paths(
+        &args.paths,
+        &ReadOptions::default(),
+        &mut |e| {
+            events.push(e);
+            if let Some(b) = &bar {
+                if events.len() & 1023 == 0 {
+                    b.set_position(events.len() as u64);
+                }
+            }
+        },
+        &mut |s| skip_lines.push(format!("{}: {}", s.origin, s.reason)),
+    );
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    if !args.quiet {
+        for s in skip_lines.iter().take(20) {
+            eprintln!("warning: skipped {s}");
+        }
+        if skip_lines.len() > 20 {
+            eprintln!("warning: … and {} more skipped", skip_lines.len() - 20);
+        }
+    }
+
+    // rules over events
+    let bar = if progress {
+        let b = ProgressBar::with_draw_target(
+            Some(engine.rules().len() as u64),
+            ProgressDrawTarget::stderr(),
+        );
+        b.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} rules ({elapsed})")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        Some(b)
+    } else {
+        None
+    };
+    let out_run = engine.run(&events, &|n| {
+        if let Some(b) = &bar {
+            b.set_position(n as u64);
+        }
+    });
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+
+    let report = Report {
+        engine: &engine,
+        events: &events,
+        detections: &out_run.detections,
+    };
+    let facts = RunFacts {
+        files: summary.files,
+        events_read: summary.events,
+        skipped: summary.skipped,
+        failed_files: summary.failed_files,
+        rule_problems: problems.len(),
+        elapsed: started.elapsed(),
+        rules_at_max_signals: out_run
+            .rules_at_max_signals
+            .iter()
+            .map(|&r| engine.rules()[r].rule.name.clone())
+            .collect(),
+    };
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let style = Style {
+        color: to_terminal && !no_color,
+    };
+    let writer: Box<dyn AlertWriter> = match args.format {
+        Format::Table => Box::new(TableWriter { style }),
+        Format::Jsonl => Box::new(JsonlWriter),
+        Format::Json => Box::new(KibanaJsonWriter),
+        Format::Csv => Box::new(CsvWriter),
+    };
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    writer.write(&mut out, &report)?;
+    if args.format == Format::Table && args.output.is_none() {
+        write_summary(&mut out, &report, &facts, style)?;
+        out.flush()?;
+    } else {
+        out.flush()?;
+        drop(out);
+        if !args.quiet {
+            let err_color = std::io::stderr().is_terminal() && !no_color;
+            let mut err = std::io::stderr().lock();
+            write_summary(&mut err, &report, &facts, Style { color: err_color })?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The rules at `paths`, or the built-in pack when none are given.
+pub fn load(paths: &[PathBuf]) -> (Vec<Rule>, Vec<RuleProblem>) {
+    if paths.is_empty() {
+        harrier_engine::builtin::rules()
+    } else {
+        load_rules(paths)
+    }
+}

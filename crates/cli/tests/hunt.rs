@@ -1,0 +1,274 @@
+//! `harrier hunt`, `events` and `rules` run on real files, as a user would.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The shared data folder beside the repository, or `None` (with a visible note).
+fn shared() -> Option<PathBuf> {
+    let dir = repo().join("../shared");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipping: ../shared not found");
+        None
+    }
+}
+
+fn harrier(args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_harrier"))
+        .args(args)
+        .current_dir(repo())
+        .env("NO_COLOR", "1")
+        .output();
+    match out {
+        Ok(o) => o,
+        Err(e) => panic!("cannot run harrier: {e}"),
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Elapsed time and throughput change from run to run.
+fn mask_timing(s: &str) -> String {
+    s.lines()
+        .map(|l| {
+            if l.trim_start().starts_with("elapsed") {
+                "  elapsed     [masked]".to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn hunt_examples_csv() {
+    let o = harrier(&["hunt", "examples/", "--format", "csv", "-q"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    insta::assert_snapshot!("hunt_examples_csv", stdout(&o));
+}
+
+#[test]
+fn hunt_examples_jsonl() {
+    let o = harrier(&["hunt", "examples/", "--format", "jsonl", "-q"]);
+    assert!(o.status.success());
+    let text = stdout(&o);
+    let rules: Vec<String> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| v["rule_name"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(rules.len(), 6, "{text}");
+    assert_eq!(
+        rules
+            .iter()
+            .filter(|r| *r == "Incoming DCOM Lateral Movement via Mshta")
+            .count(),
+        1
+    );
+    insta::assert_snapshot!("hunt_examples_jsonl", text);
+}
+
+#[test]
+fn hunt_examples_table_and_summary() {
+    let o = harrier(&["hunt", "examples/"]);
+    assert!(o.status.success());
+    let text = stdout(&o);
+    assert!(
+        !text.contains('\x1b'),
+        "no colour when stdout is not a terminal"
+    );
+    insta::assert_snapshot!("hunt_examples_table", mask_timing(&text));
+}
+
+#[test]
+fn hunt_examples_kibana_documents() {
+    let o = harrier(&["hunt", "examples/", "--format", "json", "-q"]);
+    assert!(o.status.success());
+    let docs: serde_json::Value = match serde_json::from_slice(&o.stdout) {
+        Ok(v) => v,
+        Err(e) => panic!("not JSON: {e}"),
+    };
+    let docs = docs.as_array().cloned().unwrap_or_default();
+    // 6 sequences of 2 events: 2 building blocks and a shell each
+    assert_eq!(docs.len(), 18);
+    let shells = docs
+        .iter()
+        .filter(|d| d.get("kibana.alert.building_block_type").is_none())
+        .count();
+    assert_eq!(shells, 6);
+    assert!(docs.iter().all(|d| d["event.kind"] == "signal"));
+}
+
+#[test]
+fn hunt_filters() {
+    let o = harrier(&[
+        "hunt",
+        "examples/",
+        "--format",
+        "csv",
+        "-q",
+        "--min-severity",
+        "high",
+    ]);
+    assert_eq!(stdout(&o).lines().count(), 2, "{}", stdout(&o));
+    let o = harrier(&[
+        "hunt",
+        "examples/",
+        "--format",
+        "csv",
+        "-q",
+        "--exclude-rule",
+        "Network Connection via Mshta",
+        "--to",
+        "2025-03-11T11:00:00Z",
+    ]);
+    // only the strict rule on the first host is left
+    assert_eq!(stdout(&o).lines().count(), 2, "{}", stdout(&o));
+    let o = harrier(&[
+        "hunt",
+        "examples/",
+        "--format",
+        "csv",
+        "-q",
+        "--from",
+        "now-9m",
+    ]);
+    assert_eq!(
+        stdout(&o).lines().count(),
+        1,
+        "old events are outside the window"
+    );
+}
+
+#[test]
+fn events_jsonl_summary() {
+    let o = harrier(&["events", "examples/mshta-ecs.ndjson"]);
+    assert!(o.status.success());
+    let text = stdout(&o);
+    let last = text.lines().last().unwrap_or_default();
+    assert_eq!(
+        last,
+        r#"{"harrier_summary":{"files":1,"events":14,"skipped":0,"failed_files":0}}"#
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("14 events from 1 file, 0 skipped"));
+}
+
+#[test]
+fn rules_list_and_show() {
+    let o = harrier(&["rules", "list"]);
+    assert!(o.status.success());
+    insta::assert_snapshot!("rules_list", stdout(&o));
+    let o = harrier(&["rules", "show", "Incoming DCOM Lateral Movement via Mshta"]);
+    assert!(o.status.success());
+    let text = stdout(&o);
+    assert!(
+        text.contains("T1021.003 Distributed Component Object Model"),
+        "{text}"
+    );
+    assert!(text.contains("Investigation guide"), "{text}");
+}
+
+#[test]
+fn rules_validate_reports_errors_with_carets() {
+    let dir = std::env::temp_dir().join(format!("harrier-validate-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let bad = "[rule]\nname = \"Broken\"\nrule_id = \"b1\"\ndescription = \"x\"\nrisk_score = 1\nseverity = \"low\"\ntype = \"eql\"\nlanguage = \"eql\"\nindex = [\"logs-*\"]\nquery = '''\nprocess where process.name == \"x\" and and true\n'''\n";
+    let _ = std::fs::write(dir.join("bad.toml"), bad);
+    let o = harrier(&["rules", "validate", &dir.display().to_string()]);
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(text.contains("bad.toml:11:"), "{text}");
+    assert!(text.contains(" ^^^\n"), "{text}");
+    assert!(text.contains("1 EQL broken"), "{text}");
+}
+
+#[test]
+fn rules_validate_elastic_corpus() {
+    let Some(shared) = shared() else { return };
+    let corpus = shared.join("corpora/elastic-detection-rules");
+    let o = harrier(&["rules", "validate", &corpus.display().to_string()]);
+    let text = stdout(&o);
+    // every EQL rule of the snapshot parses and analyzes; other types are only counted
+    assert!(o.status.success(), "{text}");
+    let last = text.lines().last().unwrap_or_default();
+    assert!(last.contains("1081 EQL valid, 0 EQL broken"), "{last}");
+    assert!(last.contains("esql 212"), "{last}");
+}
+
+fn alert_origins(csv: &str) -> Vec<(String, String)> {
+    // rule_name is column 2, origin the last; names and paths here hold no commas
+    csv.lines()
+        .skip(1)
+        .map(|l| {
+            let cols: Vec<&str> = l.split(',').collect();
+            let origin = cols.last().copied().unwrap_or_default();
+            let file = origin.rsplit_once(" record ").map_or(origin, |(f, _)| f);
+            let file = file.rsplit(['/', '\\']).next().unwrap_or(file);
+            (
+                cols.get(1).copied().unwrap_or_default().to_owned(),
+                file.to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn hunt_attack_samples_default_pack() {
+    let Some(shared) = shared() else { return };
+    let dir = shared.join("datasets/evtx/attack-samples");
+    let o = harrier(&["hunt", &dir.display().to_string(), "--format", "csv", "-q"]);
+    assert!(o.status.success());
+    let alerts = alert_origins(&stdout(&o));
+    for file in [
+        "sysmon_mshta_sharpshooter_stageless_meterpreter.evtx",
+        "panache_sysmon_vs_EDRTestingScript.evtx",
+    ] {
+        assert!(
+            alerts
+                .iter()
+                .any(|(r, f)| r == "Mshta Process Making Network Connections" && f == file),
+            "{file}: {alerts:?}"
+        );
+    }
+    // ordered by @timestamp (Sysmon UtcTime) the network event comes first in these
+    assert!(!alerts
+        .iter()
+        .any(|(_, f)| f.starts_with("LM_DCOM") || f.starts_with("exec_persist")));
+
+    let o = harrier(&[
+        "hunt",
+        &dir.display().to_string(),
+        "--format",
+        "csv",
+        "-q",
+        "--timestamp-override",
+        "event.created",
+    ]);
+    let alerts = alert_origins(&stdout(&o));
+    for file in [
+        "exec_persist_rundll32_mshta_scheduledtask_sysmon_1_3_11.evtx",
+        "LM_DCOM_MSHTA_LethalHTA_Sysmon_3_1.evtx",
+    ] {
+        assert!(
+            alerts
+                .iter()
+                .any(|(r, f)| r == "Mshta Process Making Network Connections" && f == file),
+            "{file}: {alerts:?}"
+        );
+    }
+    let dcom: Vec<&String> = alerts
+        .iter()
+        .filter(|(r, _)| r == "Incoming DCOM Lateral Movement via Mshta")
+        .map(|(_, f)| f)
+        .collect();
+    assert_eq!(dcom, ["LM_DCOM_MSHTA_LethalHTA_Sysmon_3_1.evtx"]);
+}

@@ -1,0 +1,700 @@
+//! Harrier's detection engine: many rules over a set of events in one pass, with the
+//! alerts Elastic Security's detection engine would raise.
+//!
+//! - [`Engine::new`] compiles every supported (EQL) rule once: parse, analysis against
+//!   the built-in ECS schema, its index patterns ([`index_pattern`]), the event
+//!   categories its query requires, and its time field.
+//! - [`Engine::run`] evaluates them. Each rule sees only
+//!   - events whose `Event.index` matches one of its `index` patterns (an event with an
+//!     empty index, i.e. input that names no data stream, is seen by every rule);
+//!   - events of a category its query names (`process where …` needs
+//!     `event.category == "process"`), looked up in a category index built once;
+//!   - events inside the `--from/--to` window, read on its time field;
+//!   - events no exception of the rule suppresses (exceptions filter the search in
+//!     Kibana, so an excepted event cannot take part in a sequence either).
+//!
+//!   Only events that match one of the query's step filters are then handed to the EQL
+//!   executor; events matching no step cannot change a sequence's state.
+//! - Time: `timestamp_override` (or [`EngineOptions::timestamp_override`] for every
+//!   rule) orders and filters by that field, falling back to `@timestamp` for events
+//!   that lack it unless the rule sets `timestamp_override_fallback_disabled`.
+//! - `max_signals` caps the events or sequences per rule (Kibana's EQL `size`).
+//! - Alerts are built by `harrier_rules::alert`: one per event for event queries, and
+//!   building blocks plus a shell for sequences.
+
+pub mod builtin;
+pub mod index_pattern;
+
+use chrono::{DateTime, Utc};
+use harrier_eql::exec::{self, Limits, OrderFields, Output};
+use harrier_eql::expr::{CExpr, FieldAccess};
+use harrier_eql::plan::{Plan, PlanKind};
+use harrier_eql::schema::{DataType, Schema};
+use harrier_eql::syntax::ast::CmpOp;
+use harrier_eql::value::{format_date, DateRes, Val};
+use harrier_eql::{Analyzer, Settings, Span};
+use harrier_event::{Event, FieldPath, Map, Value};
+use harrier_rules::alert::{build_alert, build_sequence_alerts, AlertContext};
+use harrier_rules::exceptions::ExceptionLists;
+use harrier_rules::{Rule, RuleSetSummary, Severity};
+use index_pattern::IndexFilter;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub use harrier_rules;
+
+/// The field the engine writes each candidate's effective time to before handing it
+/// to the EQL executor (on a copy; alerts are built from the original event).
+const ORDER_KEY: &str = "__harrier_order_time";
+
+/// What to run and how.
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    /// Start of the run: the alerts' `@timestamp`, and `now` in date math.
+    pub execution_time: DateTime<Utc>,
+    /// Kibana space of the alerts.
+    pub space_id: String,
+    /// Only events at or after this time (nanoseconds since the epoch).
+    pub from: Option<i128>,
+    /// Only events at or before this time.
+    pub to: Option<i128>,
+    /// Order and filter every rule by this field (falling back to `@timestamp`).
+    pub timestamp_override: Option<String>,
+    /// Leave out rules below this severity.
+    pub min_severity: Option<Severity>,
+    /// Keep only rules whose `rule_id` or name (case-insensitive) is listed.
+    pub rules: Vec<String>,
+    /// Keep only rules carrying one of these tags (case-insensitive).
+    pub tags: Vec<String>,
+    /// Leave out rules whose `rule_id` or name is listed.
+    pub exclude_rules: Vec<String>,
+    /// Exception lists the rules refer to.
+    pub exceptions: ExceptionLists,
+    /// Leave out deprecated rules.
+    pub skip_deprecated: bool,
+    /// Worker threads for evaluating rules (0: as many as the machine has).
+    pub threads: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            execution_time: Utc::now(),
+            space_id: "default".into(),
+            from: None,
+            to: None,
+            timestamp_override: None,
+            min_severity: None,
+            rules: Vec::new(),
+            tags: Vec::new(),
+            exclude_rules: Vec::new(),
+            exceptions: ExceptionLists::default(),
+            skip_deprecated: true,
+            threads: 0,
+        }
+    }
+}
+
+/// Parses a severity name (`low`, `medium`, `high`, `critical`).
+pub fn parse_severity(s: &str) -> Option<Severity> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "low" => Some(Severity::Low),
+        "medium" => Some(Severity::Medium),
+        "high" => Some(Severity::High),
+        "critical" => Some(Severity::Critical),
+        _ => None,
+    }
+}
+
+/// Parses a time bound: an ISO 8601 date (`2019-05-21`, `2019-05-21T01:29:00Z`, …) or
+/// Elastic date math relative to `now` (`now`, `now-9m`, `now-1d/d`). Nanoseconds.
+pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<i128, String> {
+    let t = text.trim();
+    if t.starts_with("now") {
+        return harrier_rules::transform::resolve_date_math(t, now)
+            .and_then(|d| d.timestamp_nanos_opt())
+            .map(i128::from)
+            .ok_or_else(|| format!("invalid date math {t:?} (expected e.g. now-9m, now-1d/d)"));
+    }
+    harrier_eql::value::parse_date(t).ok_or_else(|| {
+        format!("invalid time {t:?} (expected ISO 8601 such as 2024-05-01T12:00:00Z, or now-9m)")
+    })
+}
+
+/// Parses and analyzes a rule's query as the engine runs it.
+pub fn compile_query(rule: &Rule, schema: &Schema) -> Result<Plan, harrier_eql::Error> {
+    let query = rule.query.as_deref().unwrap_or_default();
+    let ast = harrier_eql::parse(query)?;
+    let settings = match &rule.event_category_override {
+        Some(f) => Settings {
+            event_category_field: f.clone(),
+        },
+        None => Settings::default(),
+    };
+    Analyzer::new(schema, settings).plan(&ast)
+}
+
+/// A rule whose query does not compile.
+#[derive(Clone, Debug)]
+pub struct CompileError {
+    /// Position of the rule in the input list.
+    pub rule: usize,
+    pub rule_id: String,
+    pub name: String,
+    pub file: String,
+    /// 1-based position in the rule's file (0 when unknown).
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+    pub span: Span,
+    /// The query text, for rendering.
+    pub query: String,
+}
+
+/// One compiled rule.
+#[derive(Debug)]
+pub struct CompiledRule {
+    pub rule: Rule,
+    plan: Plan,
+    index: IndexFilter,
+    /// Categories one of which an event must have; `None` when any event may match.
+    categories: Option<Vec<String>>,
+    /// Step filters (and `until`): an event matching none of them is irrelevant.
+    filters: Vec<CExpr>,
+    time: TimeField,
+    tiebreaker: Option<FieldAccess>,
+    has_exceptions: bool,
+}
+
+impl CompiledRule {
+    pub fn is_sequence(&self) -> bool {
+        !matches!(self.plan.kind, PlanKind::Event(_))
+    }
+
+    /// The categories the query requires (`None`: any).
+    pub fn categories(&self) -> Option<&[String]> {
+        self.categories.as_deref()
+    }
+}
+
+#[derive(Clone, Debug)]
+struct TimeField {
+    primary: FieldAccess,
+    fallback: Option<FieldAccess>,
+}
+
+impl TimeField {
+    fn of(&self, doc: &Map<String, Value>) -> Option<i128> {
+        harrier_eql::eval::timestamp_of(&self.primary, doc).or_else(|| {
+            self.fallback
+                .as_ref()
+                .and_then(|f| harrier_eql::eval::timestamp_of(f, doc))
+        })
+    }
+}
+
+fn field_access(schema: &Schema, name: &str, default: DataType) -> FieldAccess {
+    match schema.get(name) {
+        Some(info) => FieldAccess {
+            name: name.to_owned(),
+            path: FieldPath::new(&info.source_path),
+            ty: info.ty,
+            null_value: None,
+            format: info.format.clone(),
+        },
+        None => FieldAccess {
+            name: name.to_owned(),
+            path: FieldPath::new(name),
+            ty: default,
+            null_value: None,
+            format: None,
+        },
+    }
+}
+
+/// The compiled rule set.
+#[derive(Debug)]
+pub struct Engine {
+    rules: Vec<CompiledRule>,
+    errors: Vec<CompileError>,
+    summary: RuleSetSummary,
+    filtered_out: usize,
+    options: EngineOptions,
+}
+
+/// One alert as a user sees it: a matched event, or a matched sequence.
+#[derive(Clone, Debug)]
+pub struct Detection {
+    /// Position of the rule in [`Engine::rules`].
+    pub rule: usize,
+    /// Indices of the events (a sequence's in order; missing-event steps left out).
+    pub events: Vec<usize>,
+    /// The Kibana alert documents: one for an event, building blocks then the shell
+    /// for a sequence.
+    pub documents: Vec<Map<String, Value>>,
+    /// Effective time of the first and last event (nanoseconds).
+    pub first_time: Option<i128>,
+    pub last_time: Option<i128>,
+}
+
+impl Detection {
+    /// The alert that stands for the detection: the event alert, or the sequence shell.
+    pub fn primary(&self) -> &Map<String, Value> {
+        static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+        self.documents
+            .last()
+            .unwrap_or_else(|| EMPTY.get_or_init(Map::new))
+    }
+
+    pub fn severity(&self) -> Severity {
+        self.primary()
+            .get("kibana.alert.severity")
+            .and_then(Value::as_str)
+            .and_then(parse_severity)
+            .unwrap_or(Severity::Low)
+    }
+
+    pub fn is_sequence(&self) -> bool {
+        self.documents.len() > 1
+    }
+}
+
+/// What a run produced.
+#[derive(Clone, Debug, Default)]
+pub struct RunOutput {
+    /// By rule (in rule order), then in the order the executor found them.
+    pub detections: Vec<Detection>,
+    /// Rules that produced `max_signals` results (Kibana warns of a partial run).
+    pub rules_at_max_signals: Vec<usize>,
+    /// Rule evaluations skipped because no event could match them.
+    pub rules_skipped: usize,
+    /// (rule, event) pairs the filters examined, summed over rules.
+    pub candidates: u64,
+    /// Events suppressed by exceptions, summed over rules.
+    pub excepted: u64,
+}
+
+impl Engine {
+    /// Compiles every supported rule that passes the options' rule filters.
+    pub fn new(rules: Vec<Rule>, options: EngineOptions) -> Engine {
+        let schema = Schema::ecs();
+        let summary = RuleSetSummary::of(&rules);
+        let mut compiled = Vec::new();
+        let mut errors = Vec::new();
+        let mut filtered_out = 0;
+        for (i, rule) in rules.into_iter().enumerate() {
+            if !rule.is_supported() {
+                continue;
+            }
+            if !selected(&rule, &options) {
+                filtered_out += 1;
+                continue;
+            }
+            match compile_query(&rule, &schema) {
+                Ok(plan) => compiled.push(compile_rule(rule, plan, &schema, &options)),
+                Err(e) => {
+                    let (line, column) =
+                        rule.query_position(e.span.start as usize).unwrap_or((0, 0));
+                    errors.push(CompileError {
+                        rule: i,
+                        rule_id: rule.rule_id.clone(),
+                        name: rule.name.clone(),
+                        file: rule.origin.file.to_string(),
+                        line,
+                        column,
+                        message: e.message.clone(),
+                        span: e.span,
+                        query: rule.query.clone().unwrap_or_default(),
+                    });
+                }
+            }
+        }
+        Engine {
+            rules: compiled,
+            errors,
+            summary,
+            filtered_out,
+            options,
+        }
+    }
+
+    /// The compiled rules, in input order.
+    pub fn rules(&self) -> &[CompiledRule] {
+        &self.rules
+    }
+
+    /// Supported rules whose query does not compile.
+    pub fn errors(&self) -> &[CompileError] {
+        &self.errors
+    }
+
+    /// Counts over every rule given to [`Engine::new`].
+    pub fn summary(&self) -> &RuleSetSummary {
+        &self.summary
+    }
+
+    /// Supported rules left out by the rule, tag, severity or deprecation filters.
+    pub fn filtered_out(&self) -> usize {
+        self.filtered_out
+    }
+
+    /// Evaluates every rule over `events`. `progress` is called with the number of
+    /// rules finished so far (from worker threads).
+    pub fn run(&self, events: &[Event], progress: &(dyn Fn(usize) + Sync)) -> RunOutput {
+        let index = EventIndex::build(events, &self.rules);
+        let threads = match self.options.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+        .clamp(1, self.rules.len().max(1));
+        let next = AtomicUsize::new(0);
+        let done = AtomicUsize::new(0);
+        let mut results: Vec<Option<RuleResult>> = Vec::new();
+        results.resize_with(self.rules.len(), || None);
+        let chunks: Vec<Vec<(usize, RuleResult)>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut mine = Vec::new();
+                        loop {
+                            let r = next.fetch_add(1, Ordering::Relaxed);
+                            if r >= self.rules.len() {
+                                break;
+                            }
+                            mine.push((r, self.run_rule(r, events, &index)));
+                            progress(done.fetch_add(1, Ordering::Relaxed) + 1);
+                        }
+                        mine
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        for chunk in chunks {
+            for (r, res) in chunk {
+                results[r] = Some(res);
+            }
+        }
+        let mut out = RunOutput::default();
+        for (r, res) in results.into_iter().enumerate() {
+            let Some(res) = res else { continue };
+            if res.skipped {
+                out.rules_skipped += 1;
+            }
+            if res.at_max {
+                out.rules_at_max_signals.push(r);
+            }
+            out.candidates += res.candidates;
+            out.excepted += res.excepted;
+            out.detections.extend(res.detections);
+        }
+        out
+    }
+
+    fn run_rule(&self, r: usize, events: &[Event], index: &EventIndex) -> RuleResult {
+        let cr = &self.rules[r];
+        let mut res = RuleResult::default();
+        let opts = &self.options;
+        // candidate events: by category, then index pattern, window, exceptions, filters
+        let merged;
+        let candidates: &[usize] = match &cr.categories {
+            None => &index.all,
+            Some(cats) => {
+                let lists: Vec<&Vec<usize>> = cats
+                    .iter()
+                    .filter_map(|c| index.by_category.get(c))
+                    .collect();
+                match lists.len() {
+                    0 => &[],
+                    1 => lists[0],
+                    _ => {
+                        let mut v: Vec<usize> = lists.into_iter().flatten().copied().collect();
+                        v.sort_unstable();
+                        v.dedup();
+                        merged = v;
+                        &merged
+                    }
+                }
+            }
+        };
+        if candidates.is_empty() {
+            res.skipped = true;
+            return res;
+        }
+        let mut picked: Vec<(usize, Option<i128>)> = Vec::new();
+        for &i in candidates {
+            res.candidates += 1;
+            if !index.index_ok[index.event_index[i] as usize][r] {
+                continue;
+            }
+            let e = &events[i];
+            let ts = cr.time.of(&e.source);
+            if opts.from.is_some() || opts.to.is_some() {
+                let Some(t) = ts else { continue };
+                if opts.from.is_some_and(|f| t < f) || opts.to.is_some_and(|to| t > to) {
+                    continue;
+                }
+            }
+            if !cr
+                .filters
+                .iter()
+                .any(|f| harrier_eql::eval::matches(f, &e.source))
+            {
+                continue;
+            }
+            if cr.has_exceptions
+                && opts
+                    .exceptions
+                    .is_excepted(&cr.rule, e, opts.execution_time)
+            {
+                res.excepted += 1;
+                continue;
+            }
+            picked.push((i, ts));
+        }
+        if picked.is_empty() {
+            return res;
+        }
+        // copies carrying the effective time for the executor
+        let subset: Vec<Event> = picked
+            .iter()
+            .map(|&(i, ts)| {
+                let mut e = events[i].clone();
+                if let Some(t) = ts {
+                    e.source.insert(
+                        ORDER_KEY.into(),
+                        Value::String(format_date(t, DateRes::Nanos)),
+                    );
+                }
+                e
+            })
+            .collect();
+        let order = OrderFields {
+            timestamp: FieldAccess {
+                name: ORDER_KEY.into(),
+                path: FieldPath::new(ORDER_KEY),
+                ty: DataType::DateNanos,
+                null_value: None,
+                format: None,
+            },
+            tiebreaker: cr.tiebreaker.clone(),
+        };
+        let max = cr.rule.max_signals.max(1) as usize;
+        let limits = Limits {
+            size: Some(max),
+            max_samples_per_key: 1,
+        };
+        let ctx = AlertContext::new(opts.execution_time, &opts.space_id);
+        let time_of = |k: usize| picked.get(k).and_then(|p| p.1);
+        match exec::run(&cr.plan, &order, &subset, &limits) {
+            Output::Events(ids) => {
+                res.at_max = ids.len() >= max;
+                for k in ids {
+                    let Some(&(i, ts)) = picked.get(k) else {
+                        continue;
+                    };
+                    res.detections.push(Detection {
+                        rule: r,
+                        events: vec![i],
+                        documents: vec![build_alert(&cr.rule, &events[i], &ctx)],
+                        first_time: ts,
+                        last_time: ts,
+                    });
+                }
+            }
+            Output::Sequences(seqs) => {
+                res.at_max = seqs.len() >= max;
+                for m in seqs {
+                    let ks: Vec<usize> = m.events.iter().flatten().copied().collect();
+                    let idx: Vec<usize> = ks
+                        .iter()
+                        .filter_map(|&k| picked.get(k).map(|p| p.0))
+                        .collect();
+                    let refs: Vec<&Event> = idx.iter().map(|&i| &events[i]).collect();
+                    let documents = build_sequence_alerts(&cr.rule, &refs, &ctx);
+                    res.detections.push(Detection {
+                        rule: r,
+                        first_time: ks.first().and_then(|&k| time_of(k)),
+                        last_time: ks.last().and_then(|&k| time_of(k)),
+                        events: idx,
+                        documents,
+                    });
+                }
+            }
+        }
+        res
+    }
+}
+
+#[derive(Default)]
+struct RuleResult {
+    detections: Vec<Detection>,
+    skipped: bool,
+    at_max: bool,
+    candidates: u64,
+    excepted: u64,
+}
+
+/// Lookups built once per run: events by category, and which rules search which index.
+struct EventIndex {
+    all: Vec<usize>,
+    by_category: HashMap<String, Vec<usize>>,
+    /// Per event, the id of its index name.
+    event_index: Vec<u32>,
+    /// Per index name id, per rule: does the rule search it?
+    index_ok: Vec<Vec<bool>>,
+}
+
+impl EventIndex {
+    fn build(events: &[Event], rules: &[CompiledRule]) -> EventIndex {
+        let cat_path = FieldPath::new("event.category");
+        let mut by_category: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut names: HashMap<&str, u32> = HashMap::new();
+        let mut index_ok = Vec::new();
+        let mut event_index = Vec::with_capacity(events.len());
+        let mut overrides: Vec<FieldPath> = rules
+            .iter()
+            .filter_map(|r| r.rule.event_category_override.as_deref())
+            .filter(|f| *f != "event.category")
+            .map(FieldPath::new)
+            .collect();
+        overrides.dedup_by(|a, b| a.as_str() == b.as_str());
+        let mut vals = Vec::new();
+        for (i, e) in events.iter().enumerate() {
+            let id = *names.entry(&e.index).or_insert_with(|| {
+                index_ok.push(rules.iter().map(|r| r.index.matches(&e.index)).collect());
+                (index_ok.len() - 1) as u32
+            });
+            event_index.push(id);
+            vals.clear();
+            e.values(&cat_path, &mut vals);
+            for p in &overrides {
+                e.values(p, &mut vals);
+            }
+            for v in &vals {
+                if let Value::String(s) = v {
+                    let list = by_category.entry(s.clone()).or_default();
+                    if list.last() != Some(&i) {
+                        list.push(i);
+                    }
+                }
+            }
+        }
+        EventIndex {
+            all: (0..events.len()).collect(),
+            by_category,
+            event_index,
+            index_ok,
+        }
+    }
+}
+
+fn matches_name(rule: &Rule, wanted: &[String]) -> bool {
+    wanted
+        .iter()
+        .any(|w| w.eq_ignore_ascii_case(&rule.rule_id) || w.eq_ignore_ascii_case(&rule.name))
+}
+
+fn selected(rule: &Rule, o: &EngineOptions) -> bool {
+    if o.skip_deprecated && rule.is_deprecated() {
+        return false;
+    }
+    if !o.rules.is_empty() && !matches_name(rule, &o.rules) {
+        return false;
+    }
+    if !o.tags.is_empty()
+        && !rule
+            .tags
+            .iter()
+            .any(|t| o.tags.iter().any(|w| w.eq_ignore_ascii_case(t)))
+    {
+        return false;
+    }
+    if matches_name(rule, &o.exclude_rules) {
+        return false;
+    }
+    if o.min_severity.is_some_and(|m| rule.severity < m) {
+        return false;
+    }
+    true
+}
+
+fn compile_rule(rule: Rule, plan: Plan, schema: &Schema, o: &EngineOptions) -> CompiledRule {
+    let cat_field = rule
+        .event_category_override
+        .clone()
+        .unwrap_or_else(|| "event.category".into());
+    let mut filters: Vec<CExpr> = Vec::new();
+    match &plan.kind {
+        PlanKind::Event(f) => filters.push(f.clone()),
+        PlanKind::Sequence { stages, until, .. } => {
+            filters.extend(stages.iter().map(|s| s.filter.clone()));
+            filters.extend(until.iter().map(|s| s.filter.clone()));
+        }
+        PlanKind::Sample { stages } => filters.extend(stages.iter().map(|s| s.filter.clone())),
+    }
+    let mut categories = Some(Vec::new());
+    for f in &filters {
+        match (required_category(f, &cat_field), categories.as_mut()) {
+            (Some(c), Some(list)) => {
+                if !list.contains(&c) {
+                    list.push(c);
+                }
+            }
+            _ => categories = None,
+        }
+    }
+    let time_name = o
+        .timestamp_override
+        .clone()
+        .or_else(|| rule.timestamp_override.clone());
+    let ts_field = rule.timestamp_field.as_deref().unwrap_or("@timestamp");
+    let time = match time_name {
+        Some(t) if t != ts_field => TimeField {
+            primary: field_access(schema, &t, DataType::Date),
+            fallback: (o.timestamp_override.is_some()
+                || rule.timestamp_override_fallback_disabled != Some(true))
+            .then(|| field_access(schema, ts_field, DataType::Date)),
+        },
+        _ => TimeField {
+            primary: field_access(schema, ts_field, DataType::Date),
+            fallback: None,
+        },
+    };
+    let tiebreaker = rule
+        .tiebreaker_field
+        .as_deref()
+        .map(|t| field_access(schema, t, DataType::Unknown));
+    let has_exceptions = o.exceptions.for_rule(&rule).next().is_some();
+    CompiledRule {
+        index: IndexFilter::new(&rule.index),
+        rule,
+        plan,
+        categories,
+        filters,
+        time,
+        tiebreaker,
+        has_exceptions,
+    }
+}
+
+/// The category a step filter requires: analysis puts `<category field> == "name"` first
+/// in the conjunction for `name where …`.
+fn required_category(f: &CExpr, cat_field: &str) -> Option<String> {
+    let first = match f {
+        CExpr::And(v) => v.first()?,
+        other => other,
+    };
+    match first {
+        CExpr::Cmp(CmpOp::Eq, a, b) => match (&**a, &**b) {
+            (CExpr::Field(fa), CExpr::Lit(Val::Str(s))) if fa.name == cat_field => {
+                Some(s.to_string())
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
