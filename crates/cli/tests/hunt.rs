@@ -272,3 +272,36 @@ fn hunt_attack_samples_default_pack() {
         .collect();
     assert_eq!(dcom, ["LM_DCOM_MSHTA_LethalHTA_Sysmon_3_1.evtx"]);
 }
+
+/// Every EQL rule of Elastic's corpus over every attack recording: the run
+/// completes and the number of alerts per rule stays what it was.
+#[test]
+fn hunt_attack_samples_with_elastic_corpus_pins_alert_counts() {
+    let Some(shared) = shared() else { return };
+    let dir = shared.join("datasets/evtx/attack-samples");
+    let rules = shared.join("corpora/elastic-detection-rules");
+    let o = harrier(&[
+        "hunt",
+        &dir.to_string_lossy(),
+        "--rules",
+        &rules.to_string_lossy(),
+        "--format",
+        "csv",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = stdout(&o);
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let mut counts: std::collections::BTreeMap<(String, String), usize> = Default::default();
+    for rec in reader.records() {
+        let rec = rec.expect("valid CSV row");
+        let id = rec.get(0).unwrap_or_default().to_string();
+        let name = rec.get(1).unwrap_or_default().to_string();
+        *counts.entry((name, id)).or_default() += 1;
+    }
+    let lines: Vec<String> = counts
+        .iter()
+        .map(|((name, id), n)| format!("{n:4}  {name}  ({id})"))
+        .collect();
+    insta::assert_snapshot!("attack_samples_elastic_corpus_counts", lines.join("\n"));
+}

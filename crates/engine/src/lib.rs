@@ -212,9 +212,20 @@ fn field_access(schema: &Schema, name: &str, default: DataType) -> FieldAccess {
     }
 }
 
+/// Which rules can care about an event, looked up before the event is kept:
+/// rules by required category, rules that accept any category, and per
+/// index name which rules search it (computed once per name).
+#[derive(Debug, Default)]
+struct Prefilter {
+    by_category: HashMap<String, Vec<usize>>,
+    any_category: Vec<usize>,
+    index_ok: std::sync::RwLock<HashMap<std::sync::Arc<str>, std::sync::Arc<Vec<bool>>>>,
+}
+
 /// The compiled rule set.
 #[derive(Debug)]
 pub struct Engine {
+    prefilter: Prefilter,
     rules: Vec<CompiledRule>,
     errors: Vec<CompileError>,
     summary: RuleSetSummary,
@@ -309,7 +320,24 @@ impl Engine {
                 }
             }
         }
+        let mut prefilter = Prefilter::default();
+        for (r, cr) in compiled.iter().enumerate() {
+            let custom_category = cr
+                .rule
+                .event_category_override
+                .as_deref()
+                .is_some_and(|f| f != "event.category");
+            match &cr.categories {
+                Some(cats) if !custom_category => {
+                    for c in cats {
+                        prefilter.by_category.entry(c.clone()).or_default().push(r);
+                    }
+                }
+                _ => prefilter.any_category.push(r),
+            }
+        }
         Engine {
+            prefilter,
             rules: compiled,
             errors,
             summary,
@@ -336,6 +364,54 @@ impl Engine {
     /// Supported rules left out by the rule, tag, severity or deprecation filters.
     pub fn filtered_out(&self) -> usize {
         self.filtered_out
+    }
+
+    /// Can any rule use this event? True when some rule that searches the
+    /// event's index and accepts its category has a step (or `until`) filter
+    /// the event matches. Events for which this is false can be dropped as
+    /// they are read: no rule's result depends on them. Time windows and
+    /// exceptions are left to [`Engine::run`].
+    pub fn wants(&self, e: &Event) -> bool {
+        let index_ok = self.index_ok(&e.index);
+        let check = |r: usize| {
+            index_ok[r]
+                && self.rules[r]
+                    .filters
+                    .iter()
+                    .any(|f| harrier_eql::eval::matches(f, &e.source))
+        };
+        if self.prefilter.any_category.iter().any(|&r| check(r)) {
+            return true;
+        }
+        let cat_path = FieldPath::new("event.category");
+        let mut wanted = false;
+        harrier_event::visit(&e.source, &cat_path, &mut |v| {
+            if let Value::String(c) = v {
+                if let Some(rules) = self.prefilter.by_category.get(c.as_str()) {
+                    wanted = rules.iter().any(|&r| check(r));
+                }
+            }
+            wanted
+        });
+        wanted
+    }
+
+    fn index_ok(&self, index: &std::sync::Arc<str>) -> std::sync::Arc<Vec<bool>> {
+        if let Ok(cache) = self.prefilter.index_ok.read() {
+            if let Some(v) = cache.get(index) {
+                return v.clone();
+            }
+        }
+        let v = std::sync::Arc::new(
+            self.rules
+                .iter()
+                .map(|r| r.index.matches(index))
+                .collect::<Vec<bool>>(),
+        );
+        if let Ok(mut cache) = self.prefilter.index_ok.write() {
+            cache.insert(index.clone(), v.clone());
+        }
+        v
     }
 
     /// Evaluates every rule over `events`. `progress` is called with the number of

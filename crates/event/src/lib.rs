@@ -8,6 +8,7 @@
 //! a field multi-valued.
 
 mod path;
+pub mod projection;
 
 pub use path::{lookup, lookup_first, visit, FieldPath};
 pub use serde_json::{Map, Value};

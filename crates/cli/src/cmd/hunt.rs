@@ -147,16 +147,21 @@ pub fn run(args: Args) -> Result<ExitCode> {
     } else {
         None
     };
+    // only events some rule can use are kept, so memory follows the matches, not the input
     let mut events: Vec<Event> = Vec::new();
+    let mut seen: u64 = 0;
     let mut skip_lines = Vec::new();
     let summary = read_paths(
         &args.paths,
         &ReadOptions::default(),
         &mut |e| {
-            events.push(e);
+            seen += 1;
+            if engine.wants(&e) {
+                events.push(e);
+            }
             if let Some(b) = &bar {
-                if events.len() & 1023 == 0 {
-                    b.set_position(events.len() as u64);
+                if seen & 1023 == 0 {
+                    b.set_position(seen);
                 }
             }
         },
