@@ -305,3 +305,30 @@ fn hunt_attack_samples_with_elastic_corpus_pins_alert_counts() {
         .collect();
     insta::assert_snapshot!("attack_samples_elastic_corpus_counts", lines.join("\n"));
 }
+
+/// The rule pack's own unit tests pass, and a wrong expectation fails with exit 1.
+#[test]
+fn rules_test_runs_the_pack_tests() {
+    let o = harrier(&["rules", "test", "tests/rules/pack.toml"]);
+    let text = stdout(&o);
+    assert!(o.status.success(), "{text}");
+    assert!(text.contains("rules test: 4 passed, 0 failed"), "{text}");
+
+    let dir = std::env::temp_dir().join(format!("harrier-rules-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let spec = dir.join("wrong.toml");
+    let events = repo().join("tests/rules/mshta-dcom.ndjson");
+    std::fs::write(
+        &spec,
+        format!(
+            "[[case]]\nname = \"wrong count\"\nrule = \"Incoming DCOM Lateral Movement via Mshta\"\nevents = [{:?}]\nalerts = 5\n",
+            events.to_string_lossy()
+        ),
+    )
+    .expect("write spec");
+    let o = harrier(&["rules", "test", &spec.to_string_lossy()]);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(text.contains("expected 5 alerts, got 2"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

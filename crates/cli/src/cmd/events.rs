@@ -3,7 +3,7 @@
 use anyhow::Result;
 use clap::ValueEnum;
 use harrier_event::{lookup, Event, FieldPath, Value};
-use harrier_sources::{read_paths, ReadOptions};
+use harrier_sources::{read_paths, to_defender, DefenderRow, DefenderTable, ReadOptions};
 use serde_json::json;
 use std::io::Write;
 use std::path::PathBuf;
@@ -21,6 +21,9 @@ pub enum Format {
 pub enum Target {
     /// Elastic Common Schema documents (Sysmon mapped as Elastic's integration does)
     Ecs,
+    /// Defender advanced-hunting rows (`{"table": .., ...columns}`); events with
+    /// no Defender table are counted as unmapped
+    Defender,
 }
 
 #[derive(clap::Args)]
@@ -63,8 +66,141 @@ fn cell(e: &Event, path: &str, width: usize) -> String {
     }
 }
 
+/// Columns shown per Defender table with `--format table` (the last one is wide).
+fn defender_columns(t: DefenderTable) -> &'static [&'static str] {
+    match t {
+        DefenderTable::DeviceProcessEvents => &[
+            "Timestamp",
+            "DeviceName",
+            "ActionType",
+            "InitiatingProcessFileName",
+            "FileName",
+            "ProcessCommandLine",
+        ],
+        DefenderTable::DeviceNetworkEvents => &[
+            "Timestamp",
+            "DeviceName",
+            "ActionType",
+            "InitiatingProcessFileName",
+            "Protocol",
+            "LocalIP",
+            "LocalPort",
+            "RemoteIP",
+            "RemotePort",
+            "RemoteIPType",
+            "RemoteUrl",
+        ],
+        DefenderTable::DeviceFileEvents | DefenderTable::DeviceImageLoadEvents => &[
+            "Timestamp",
+            "DeviceName",
+            "ActionType",
+            "InitiatingProcessFileName",
+            "FolderPath",
+        ],
+        DefenderTable::DeviceRegistryEvents => &[
+            "Timestamp",
+            "DeviceName",
+            "ActionType",
+            "InitiatingProcessFileName",
+            "RegistryValueName",
+            "RegistryValueData",
+            "RegistryKey",
+        ],
+        DefenderTable::DeviceEvents => &[
+            "Timestamp",
+            "DeviceName",
+            "ActionType",
+            "InitiatingProcessFileName",
+            "FileName",
+            "AdditionalFields",
+        ],
+    }
+}
+
+fn text(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.replace(['\n', '\r', '\t'], " "),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn clip(s: &str, width: usize) -> String {
+    if s.chars().count() > width {
+        s.chars().take(width.saturating_sub(3)).collect::<String>() + "..."
+    } else {
+        s.to_string()
+    }
+}
+
+/// One table per Defender table that has rows, in [`DefenderTable::all`] order.
+fn write_defender_tables(out: &mut dyn Write, rows: &[DefenderRow]) -> std::io::Result<()> {
+    let mut first = true;
+    for t in DefenderTable::all() {
+        let mine: Vec<&DefenderRow> = rows.iter().filter(|r| r.table == t).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        if !first {
+            writeln!(out)?;
+        }
+        first = false;
+        writeln!(out, "{} ({} rows)", t.name(), mine.len())?;
+        let cols = defender_columns(t);
+        let cells: Vec<Vec<String>> = mine
+            .iter()
+            .map(|r| {
+                cols.iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        let w = if i + 1 == cols.len() { 100 } else { 40 };
+                        clip(&text(r.row.get(*c)), w)
+                    })
+                    .collect()
+            })
+            .collect();
+        let widths: Vec<usize> = cols
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                cells
+                    .iter()
+                    .map(|r| r[i].chars().count())
+                    .max()
+                    .unwrap_or(0)
+                    .max(c.len())
+            })
+            .collect();
+        let line = |items: &[String]| -> String {
+            let n = items.len();
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    if i + 1 == n {
+                        s.clone()
+                    } else {
+                        format!("{s:<w$}", w = widths[i])
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("  ")
+                .trim_end()
+                .to_string()
+        };
+        let header: Vec<String> = cols.iter().map(|c| c.to_string()).collect();
+        writeln!(out, "{}", line(&header))?;
+        for r in &cells {
+            writeln!(out, "{}", line(r))?;
+        }
+    }
+    Ok(())
+}
+
 pub fn run(args: Args) -> Result<ExitCode> {
-    let Target::Ecs = args.to;
+    let to = args.to;
+    let mut unmapped = 0u64;
+    let mut defender_rows: Vec<DefenderRow> = Vec::new();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut io_error: Option<std::io::Error> = None;
@@ -76,6 +212,30 @@ pub fn run(args: Args) -> Result<ExitCode> {
         &ReadOptions::default(),
         &mut |e| {
             if io_error.is_some() {
+                return;
+            }
+            if to == Target::Defender {
+                let Some(row) = to_defender(&e) else {
+                    unmapped += 1;
+                    return;
+                };
+                let r = match format {
+                    Format::Jsonl => {
+                        let mut doc = serde_json::Map::with_capacity(row.row.len() + 1);
+                        doc.insert("table".into(), Value::String(row.table.name().into()));
+                        doc.extend(row.row);
+                        serde_json::to_writer(&mut out, &doc)
+                            .map_err(std::io::Error::from)
+                            .and_then(|_| writeln!(out))
+                    }
+                    Format::Table => {
+                        defender_rows.push(row);
+                        Ok(())
+                    }
+                };
+                if let Err(err) = r {
+                    io_error = Some(err);
+                }
                 return;
             }
             let r = match format {
@@ -113,6 +273,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         },
         &mut |s| skips.push(format!("{}: {}", s.origin, s.reason)),
     );
+    if io_error.is_none() && to == Target::Defender && format == Format::Table {
+        if let Err(e) = write_defender_tables(&mut out, &defender_rows) {
+            io_error = Some(e);
+        }
+    }
     if let Some(e) = io_error {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             return Ok(ExitCode::SUCCESS);
@@ -120,12 +285,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
         return Err(e.into());
     }
     if format == Format::Jsonl {
-        let s = json!({"harrier_summary": {
+        let mut s = json!({"harrier_summary": {
             "files": summary.files,
             "events": summary.events,
             "skipped": summary.skipped,
             "failed_files": summary.failed_files,
         }});
+        if to == Target::Defender {
+            s["harrier_summary"]["unmapped"] = json!(unmapped);
+        }
         serde_json::to_writer(&mut out, &s)?;
         writeln!(out)?;
     }
@@ -133,17 +301,19 @@ pub fn run(args: Args) -> Result<ExitCode> {
     for s in &skips {
         eprintln!("skipped {s}");
     }
+    let mut notes = String::new();
+    if to == Target::Defender {
+        notes.push_str(&format!(", {unmapped} with no Defender table"));
+    }
+    if summary.failed_files > 0 {
+        notes.push_str(&format!(", {} files unreadable", summary.failed_files));
+    }
     eprintln!(
-        "{} events from {} file{}, {} skipped{}",
+        "{} events from {} file{}, {} skipped{notes}",
         summary.events,
         summary.files,
         if summary.files == 1 { "" } else { "s" },
         summary.skipped,
-        if summary.failed_files > 0 {
-            format!(", {} files unreadable", summary.failed_files)
-        } else {
-            String::new()
-        }
     );
     Ok(ExitCode::SUCCESS)
 }

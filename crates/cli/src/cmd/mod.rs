@@ -2,3 +2,4 @@ pub mod events;
 pub mod hunt;
 pub mod query;
 pub mod rules;
+pub mod rules_test;

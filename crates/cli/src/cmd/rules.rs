@@ -21,6 +21,12 @@ pub enum Command {
         /// Rule files or directories
         paths: Vec<PathBuf>,
     },
+    /// Run rule unit tests: TOML files of cases (events in, expected alerts out)
+    Test {
+        /// Test files
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Show one rule: metadata, ATT&CK mapping and investigation guide
     Show {
         /// rule_id or name
@@ -35,6 +41,7 @@ pub fn run(cmd: Command) -> Result<ExitCode> {
         Command::Validate { paths } => validate(&paths),
         Command::List { paths } => list(&paths),
         Command::Show { id, paths } => show(&id, &paths),
+        Command::Test { files } => crate::cmd::rules_test::run(&files),
     }
 }
 
