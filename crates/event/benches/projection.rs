@@ -3,7 +3,7 @@
 //! rule set reads.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use harrier_event::projection::{parse_projected, FieldTree};
+use harrier_event::projection::{parse_projected, FieldTree, Projection};
 use serde_json::json;
 
 fn lines(n: usize) -> Vec<String> {
@@ -58,7 +58,7 @@ fn bench(c: &mut Criterion) {
                 .sum::<usize>()
         })
     });
-    g.bench_function("projected", |b| {
+    g.bench_function("projected/walk", |b| {
         b.iter(|| {
             input
                 .iter()
@@ -70,28 +70,19 @@ fn bench(c: &mut Criterion) {
                 .sum::<usize>()
         })
     });
-    let mut ptree = sonic_rs::PointerTree::new();
-    for p in [
-        &["@timestamp"][..],
-        &["event", "category"],
-        &["event", "type"],
-        &["host", "os", "type"],
-        &["host", "id"],
-        &["process", "name"],
-        &["process", "args"],
-        &["process", "entity_id"],
-        &["process", "parent", "name"],
-        &["data_stream", "dataset"],
-    ] {
-        ptree.add_path(p.iter());
-    }
-    g.bench_function("sonic-rs get_many (reference)", |b| {
+    let fast = Projection::new(tree.clone());
+    let walks = input.iter().filter(|l| fast.needs_walk(l)).count();
+    eprintln!(
+        "documents needing the exact walk: {walks} of {}",
+        input.len()
+    );
+    g.bench_function("projected/fast", |b| {
         b.iter(|| {
             input
                 .iter()
                 .map(|l| {
-                    sonic_rs::get_many(black_box(l.as_str()), &ptree)
-                        .map(|v| v.len())
+                    fast.parse(black_box(l.as_bytes()))
+                        .map(|m| m.len())
                         .unwrap_or(0)
                 })
                 .sum::<usize>()

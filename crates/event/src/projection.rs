@@ -3,12 +3,11 @@
 //! Building a full `serde_json::Value` tree per event costs most of the time
 //! of a hunt (allocation and hashing for every key of every event). A
 //! [`FieldTree`] names the paths the loaded rules read; [`parse_projected`]
-//! scans a JSON document and keeps only those paths (nested objects and
-//! dotted keys alike), skipping everything else without allocating. The
-//! result answers every lookup of a named path exactly as the full document
-//! would.
+//! scans a JSON document and keeps only those paths (nested objects, dotted
+//! keys and arrays of objects alike), skipping everything else. The result
+//! answers every lookup of a named path exactly as the full document would
+//! (a property test checks this).
 
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::fmt;
@@ -52,155 +51,222 @@ impl FieldTree {
     }
 }
 
-/// Parses a JSON object keeping only the paths in `tree`.
-pub fn parse_projected(
-    json: &[u8],
-    tree: &FieldTree,
-) -> Result<Map<String, Value>, serde_json::Error> {
-    let mut de = serde_json::Deserializer::from_slice(json);
-    let map = ObjectSeed(tree).deserialize(&mut de)?;
-    de.end()?;
-    Ok(map)
+/// The compiled form of a set of paths: the trie, plus what the fast path
+/// needs (a sonic-rs pointer tree of every path and its prefixes, and the
+/// key prefixes whose presence means a dotted key may be on a route).
+pub struct Projection {
+    tree: FieldTree,
+    pointers: sonic_rs::PointerTree,
+    /// In pointer-tree order: the segments of each path, and whether it was
+    /// named (true) or is only a prefix of one (false).
+    routes: Vec<(Vec<String>, bool)>,
+    dotted: Option<aho_corasick::AhoCorasick>,
 }
 
-struct ObjectSeed<'t>(&'t FieldTree);
-
-impl<'de> DeserializeSeed<'de> for ObjectSeed<'_> {
-    type Value = Map<String, Value>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_map(ObjectVisitor(self.0))
+impl Projection {
+    pub fn new(tree: FieldTree) -> Projection {
+        let mut routes: Vec<(Vec<String>, bool)> = Vec::new();
+        collect_routes(&tree, &mut Vec::new(), &mut routes);
+        let mut pointers = sonic_rs::PointerTree::new();
+        for (segs, _) in &routes {
+            pointers.add_path(segs.iter().map(String::as_str));
+        }
+        // `seg.` for every segment that continues into a deeper one (a
+        // match preceded by a quote is a dotted key; the quote is checked
+        // separately because it is too common a byte to search for)
+        let mut patterns: Vec<String> = routes
+            .iter()
+            .filter(|(_, named)| !named)
+            .filter_map(|(segs, _)| segs.last().map(|s| format!("{s}.")))
+            .collect();
+        patterns.sort();
+        patterns.dedup();
+        let dotted = (!patterns.is_empty())
+            .then(|| aho_corasick::AhoCorasick::new(&patterns).ok())
+            .flatten();
+        Projection {
+            tree,
+            pointers,
+            routes,
+            dotted,
+        }
     }
-}
 
-struct ObjectVisitor<'t>(&'t FieldTree);
-
-impl<'de> Visitor<'de> for ObjectVisitor<'_> {
-    type Value = Map<String, Value>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
-        let mut out = Map::new();
-        while let Some(key) = access.next_key::<Key<'de>>()? {
-            match self.0.step(key.as_str()) {
-                None => {
-                    access.next_value::<IgnoredAny>()?;
-                }
-                Some(node) if node.leaf => {
-                    let v: Value = access.next_value()?;
-                    out.insert(key.into_string(), v);
-                }
-                Some(node) => {
-                    if let Some(v) = access.next_value_seed(ValueSeed(node))? {
-                        out.insert(key.into_string(), v);
-                    }
-                }
+    /// Would this document take the exact (slower) walk? For benchmarks and tests.
+    pub fn needs_walk(&self, json: &str) -> bool {
+        if let Some(ac) = &self.dotted {
+            let bytes = json.as_bytes();
+            if ac
+                .find_iter(json)
+                .any(|m| m.start() > 0 && bytes[m.start() - 1] == b'"')
+            {
+                return true;
             }
+        }
+        match sonic_rs::get_many(json, &self.pointers) {
+            Ok(found) => self.routes.iter().zip(found.iter()).any(|((_, named), f)| {
+                !named && f.as_ref().is_some_and(|l| l.as_raw_str().starts_with('['))
+            }),
+            Err(_) => true,
+        }
+    }
+
+    pub fn tree(&self) -> &FieldTree {
+        &self.tree
+    }
+
+    /// Parses a JSON object keeping only the named paths.
+    ///
+    /// The fast path asks sonic-rs for every path at once and parses only
+    /// the values found; it is exact unless a dotted key (`"process.name"`)
+    /// or an array of objects lies on a route, and then the document is
+    /// read again by the exact iterator walk. Values off the named paths are
+    /// skipped without being materialised.
+    pub fn parse(&self, json: &[u8]) -> Result<Map<String, Value>, ProjectionError> {
+        let text = std::str::from_utf8(json)
+            .map_err(|e| ProjectionError(format!("invalid UTF-8: {e}")))?;
+        let trimmed = text.trim_start();
+        if !trimmed.starts_with('{') {
+            return Err(ProjectionError("expected a JSON object".into()));
+        }
+        if let Some(ac) = &self.dotted {
+            let bytes = trimmed.as_bytes();
+            if ac
+                .find_iter(trimmed)
+                .any(|m| m.start() > 0 && bytes[m.start() - 1] == b'"')
+            {
+                return object(trimmed, &self.tree);
+            }
+        }
+        let found = match sonic_rs::get_many(trimmed, &self.pointers) {
+            Ok(f) => f,
+            // let the exact walk produce the error message
+            Err(_) => return object(trimmed, &self.tree),
+        };
+        let mut out = Map::new();
+        for (i, (segs, named)) in self.routes.iter().enumerate() {
+            let Some(lazy) = found.get(i).and_then(Option::as_ref) else {
+                continue;
+            };
+            let raw = lazy.as_raw_str();
+            if !named {
+                if raw.starts_with('[') {
+                    return object(trimmed, &self.tree);
+                }
+                continue;
+            }
+            let v: Value = serde_json::from_str(raw).map_err(|e| ProjectionError(e.to_string()))?;
+            insert_at(&mut out, segs, v);
         }
         Ok(out)
     }
 }
 
+/// Every path of the trie in depth-first order; a named path's descendants
+/// are left out (the named value is kept whole).
+fn collect_routes(node: &FieldTree, prefix: &mut Vec<String>, out: &mut Vec<(Vec<String>, bool)>) {
+    let mut keys: Vec<&Box<str>> = node.children.keys().collect();
+    keys.sort();
+    for k in keys {
+        let Some(child) = node.children.get(k) else {
+            continue;
+        };
+        prefix.push(k.to_string());
+        out.push((prefix.clone(), child.leaf));
+        if !child.leaf {
+            collect_routes(child, prefix, out);
+        }
+        prefix.pop();
+    }
+}
+
+fn insert_at(map: &mut Map<String, Value>, segs: &[String], v: Value) {
+    let Some((last, init)) = segs.split_last() else {
+        return;
+    };
+    let mut cur = map;
+    for s in init {
+        let entry = cur
+            .entry(s.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !entry.is_object() {
+            *entry = Value::Object(Map::new());
+        }
+        let Value::Object(next) = entry else { return };
+        cur = next;
+    }
+    cur.insert(last.clone(), v);
+}
+
+/// Parses a JSON object keeping only the paths in `tree`, by walking it
+/// with sonic-rs's lazy iterators: values off the named paths are skipped
+/// (validated, never materialised), values on them parsed with serde_json.
+/// Exact for nested objects, dotted keys and arrays of objects.
+pub fn parse_projected(
+    json: &[u8],
+    tree: &FieldTree,
+) -> Result<Map<String, Value>, ProjectionError> {
+    let text =
+        std::str::from_utf8(json).map_err(|e| ProjectionError(format!("invalid UTF-8: {e}")))?;
+    let trimmed = text.trim_start();
+    if !trimmed.starts_with('{') {
+        return Err(ProjectionError("expected a JSON object".into()));
+    }
+    object(trimmed, tree)
+}
+
+/// Why a document could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProjectionError(pub String);
+
+impl fmt::Display for ProjectionError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ProjectionError {}
+
+fn object(json: &str, node: &FieldTree) -> Result<Map<String, Value>, ProjectionError> {
+    let mut out = Map::new();
+    for item in sonic_rs::to_object_iter(json) {
+        let (key, lazy) = item.map_err(|e| ProjectionError(e.to_string()))?;
+        match node.step(&key) {
+            None => {}
+            Some(n) if n.leaf => {
+                let v: Value = serde_json::from_str(lazy.as_raw_str())
+                    .map_err(|e| ProjectionError(e.to_string()))?;
+                out.insert(key.into_owned(), v);
+            }
+            Some(n) => {
+                if let Some(v) = inner(lazy.as_raw_str(), n)? {
+                    out.insert(key.into_owned(), v);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// A value on the way to a named path: objects are projected, arrays are
 /// projected element-wise, scalars cannot hold the path and are dropped.
-struct ValueSeed<'t>(&'t FieldTree);
-
-impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
-    type Value = Option<Value>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(ValueVisitor(self.0))
-    }
-}
-
-struct ValueVisitor<'t>(&'t FieldTree);
-
-impl<'de> Visitor<'de> for ValueVisitor<'_> {
-    type Value = Option<Value>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Self::Value, A::Error> {
-        let m = ObjectVisitor(self.0).visit_map(access)?;
-        Ok((!m.is_empty()).then_some(Value::Object(m)))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(v) = access.next_element_seed(ValueSeed(self.0))? {
-            if let Some(v) = v {
-                items.push(v);
-            }
+fn inner(raw: &str, node: &FieldTree) -> Result<Option<Value>, ProjectionError> {
+    match raw.as_bytes().first() {
+        Some(b'{') => {
+            let m = object(raw, node)?;
+            Ok((!m.is_empty()).then_some(Value::Object(m)))
         }
-        Ok((!items.is_empty()).then_some(Value::Array(items)))
-    }
-
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-        Ok(None)
-    }
-}
-
-/// An object key, borrowed from the input when it has no escapes.
-enum Key<'de> {
-    Borrowed(&'de str),
-    Owned(String),
-}
-
-impl Key<'_> {
-    fn as_str(&self) -> &str {
-        match self {
-            Key::Borrowed(s) => s,
-            Key::Owned(s) => s,
+        Some(b'[') => {
+            let mut items = Vec::new();
+            for elem in sonic_rs::to_array_iter(raw) {
+                let elem = elem.map_err(|e| ProjectionError(e.to_string()))?;
+                if let Some(v) = inner(elem.as_raw_str(), node)? {
+                    items.push(v);
+                }
+            }
+            Ok((!items.is_empty()).then_some(Value::Array(items)))
         }
-    }
-
-    fn into_string(self) -> String {
-        match self {
-            Key::Borrowed(s) => s.to_string(),
-            Key::Owned(s) => s,
-        }
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Key<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Key<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an object key")
-            }
-            fn visit_borrowed_str<E: serde::de::Error>(self, s: &'de str) -> Result<Key<'de>, E> {
-                Ok(Key::Borrowed(s))
-            }
-            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Key<'de>, E> {
-                Ok(Key::Owned(s.to_string()))
-            }
-            fn visit_string<E: serde::de::Error>(self, s: String) -> Result<Key<'de>, E> {
-                Ok(Key::Owned(s))
-            }
-        }
-        d.deserialize_str(V)
+        _ => Ok(None),
     }
 }
 
@@ -248,6 +314,26 @@ mod tests {
     }
 
     #[test]
+    fn fast_path_matches_the_walk() {
+        let doc = json!({"process": {"name": "a", "pid": 4, "parent": {"name": "p"}}, "host": {"os": {"type": "windows"}}, "event": {"category": ["process"]}});
+        let t = tree(&[
+            "process.name",
+            "process.parent.name",
+            "host.os.type",
+            "event.category",
+            "missing.field",
+        ]);
+        let fast = Projection::new(t.clone())
+            .parse(doc.to_string().as_bytes())
+            .expect("parses");
+        let walk = parse_projected(doc.to_string().as_bytes(), &t).expect("parses");
+        assert_eq!(fast, walk);
+        assert!(Projection::new(t)
+            .parse(br#"{"process": {"name": "#)
+            .is_err());
+    }
+
+    #[test]
     fn malformed_input_is_an_error() {
         assert!(parse_projected(br#"{"a": "#, &tree(&["a"])).is_err());
         assert!(parse_projected(b"[1]", &tree(&["a"])).is_err());
@@ -279,9 +365,12 @@ mod tests {
             let text = Value::Object(full.clone()).to_string();
             let t = tree(&paths.iter().map(String::as_str).collect::<Vec<_>>());
             let p = parse_projected(text.as_bytes(), &t).expect("valid JSON");
+            let fast = Projection::new(t.clone()).parse(text.as_bytes()).expect("valid JSON");
             for path in &paths {
+                let via_fast: Vec<Value> = values(&fast, path).into_iter().filter(|v| !v.is_array() && !v.is_object()).collect();
                 let want: Vec<Value> = values(&full, path).into_iter().filter(|v| !v.is_array() && !v.is_object()).collect();
                 let got: Vec<Value> = values(&p, path).into_iter().filter(|v| !v.is_array() && !v.is_object()).collect();
+                prop_assert_eq!(&via_fast, &want, "fast path, path {}", path);
                 prop_assert_eq!(got, want, "path {}", path);
             }
         }
