@@ -6,7 +6,15 @@
 //! - an Elasticsearch hit `{"_index", "_id", "_source"}`;
 //! - a whole search response (`hits.hits[]`), which gives one event per hit;
 //! - an `evtx`-crate rendering of a Windows event (`{"Event": {"System": ..}}`),
-//!   mapped like an EVTX record.
+//!   mapped like an EVTX record;
+//! - Defender rows: a Sentinel/Log Analytics row (`Event.index` from its `Type`
+//!   column when it has `TimeGenerated`), the advanced-hunting API's
+//!   `{"Schema": [..], "Results": [..]}` (one event per result), the Log
+//!   Analytics query API's `{"tables": [{"columns", "rows"}]}`, and the Event
+//!   Hub streaming format `{"category": "AdvancedHunting-<Table>", "properties":
+//!   {..}}`, whose `properties` become the event (`Event.index` = the table,
+//!   with the record's `time` as `TimeGenerated`), also inside an Azure
+//!   `{"records": [..]}` batch.
 //!
 //! Locators: `Line(n)` (1-based) for NDJSON, `Element(i)` for array elements,
 //! for the hits of a search response read as a whole document, and for the
@@ -179,6 +187,81 @@ fn emit(v: Value, locator: Locator, name: &Arc<str>, sink: &mut Sink) {
         sink.skip(name, locator, "not a JSON object".into());
         return;
     };
+    let sub = |i: usize| match locator {
+        Locator::Line(n) => Locator::Line(n),
+        _ => Locator::Element(i as u64),
+    };
+    // Azure diagnostic batches (Event Hub, storage): {"records": [...]}.
+    if obj.len() == 1 {
+        if let Some(Value::Array(records)) = obj.get_mut("records") {
+            for (i, r) in std::mem::take(records).into_iter().enumerate() {
+                match r {
+                    Value::Object(o) => emit_object(o, sub(i), name, sink),
+                    _ => sink.skip(name, sub(i), "record is not a JSON object".into()),
+                }
+            }
+            return;
+        }
+    }
+    // Defender advanced-hunting API: {"Schema": [...], "Results": [...]}
+    // (the Graph API spells them in lower case).
+    let results_key = ["Results", "results"]
+        .into_iter()
+        .find(|k| obj.get(*k).is_some_and(Value::is_array));
+    let has_schema = ["Schema", "schema"]
+        .iter()
+        .any(|k| obj.get(*k).is_some_and(Value::is_array));
+    if let (Some(key), true) = (results_key, has_schema) {
+        if let Some(Value::Array(rows)) = obj.remove(key) {
+            for (i, r) in rows.into_iter().enumerate() {
+                match r {
+                    Value::Object(o) => emit_object(o, sub(i), name, sink),
+                    _ => sink.skip(name, sub(i), "result row is not a JSON object".into()),
+                }
+            }
+        }
+        return;
+    }
+    // Log Analytics query API: {"tables": [{"columns": [{"name"}], "rows": [[...]]}]}.
+    if let Some(Value::Array(tables)) = obj.get("tables") {
+        if tables.iter().all(|t| {
+            t.get("columns").is_some_and(Value::is_array)
+                && t.get("rows").is_some_and(Value::is_array)
+        }) {
+            let mut i = 0usize;
+            for t in tables {
+                let cols: Vec<Option<&str>> = t
+                    .get("columns")
+                    .and_then(Value::as_array)
+                    .map(|c| {
+                        c.iter()
+                            .map(|c| c.get("name").and_then(Value::as_str))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                for r in t
+                    .get("rows")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let Some(cells) = r.as_array() else {
+                        sink.skip(name, sub(i), "table row is not a JSON array".into());
+                        i += 1;
+                        continue;
+                    };
+                    let row: Map<String, Value> = cols
+                        .iter()
+                        .zip(cells)
+                        .filter_map(|(c, v)| Some(((*c)?.to_string(), v.clone())))
+                        .collect();
+                    emit_object(row, sub(i), name, sink);
+                    i += 1;
+                }
+            }
+            return;
+        }
+    }
     // A whole search response.
     if let Some(Value::Array(hits)) = obj
         .get_mut("hits")
@@ -235,13 +318,47 @@ fn emit_object(mut obj: Map<String, Value>, locator: Locator, name: &Arc<str>, s
         }
         return;
     }
-    let index = data_stream_index(&obj);
+    // Defender's Event Hub streaming format: one advanced-hunting row per record.
+    let streamed_table = obj
+        .get("category")
+        .and_then(Value::as_str)
+        .and_then(|c| c.strip_prefix("AdvancedHunting-"))
+        .map(str::to_string);
+    if let (Some(table), Some(Value::Object(_))) = (&streamed_table, obj.get("properties")) {
+        let Some(Value::Object(mut row)) = obj.remove("properties") else {
+            return;
+        };
+        // The record's time is when Defender published it: Sentinel's TimeGenerated.
+        for (from, to) in [("time", "TimeGenerated"), ("tenantId", "TenantId")] {
+            if let Some(v) = obj.get(from).filter(|v| v.is_string()) {
+                row.entry(to.to_string()).or_insert_with(|| v.clone());
+            }
+        }
+        sink.event(Event {
+            source: row,
+            index: Arc::from(table.as_str()),
+            id: None,
+            origin,
+        });
+        return;
+    }
+    let index = defender_table_column(&obj).unwrap_or_else(|| data_stream_index(&obj));
     sink.event(Event {
         source: obj,
         index,
         id: None,
         origin,
     });
+}
+
+/// The `Type` column of a Sentinel or Log Analytics row (`DeviceNetworkEvents`, ...).
+fn defender_table_column(doc: &Map<String, Value>) -> Option<Arc<str>> {
+    if doc.contains_key("@timestamp") || !doc.contains_key("TimeGenerated") {
+        return None;
+    }
+    let t = doc.get("Type").and_then(Value::as_str)?;
+    (!t.is_empty() && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .then(|| Arc::from(t))
 }
 
 /// `type-dataset-namespace` from `data_stream.*` (nested or dotted keys), or "".

@@ -16,12 +16,14 @@
 mod cmdline;
 mod community_id;
 mod csv_input;
+pub mod defender;
 mod evtx_input;
 mod json;
 mod sysmon;
 mod winlog;
 
 pub use cmdline::split_command_line;
+pub use defender::{columns, ip_address_type, to_defender, DefenderRow, DefenderTable, KustoType};
 
 use harrier_event::{Event, Locator, Origin};
 use std::fs::File;
@@ -104,6 +106,39 @@ pub fn read_paths(
         }
     }
     summary
+}
+
+/// Reads one in-memory input (any format [`read_paths`] accepts, detected from
+/// the bytes) named `name`. For tests, fuzzing and callers that already hold
+/// the data.
+pub fn read_bytes(
+    name: &str,
+    bytes: &[u8],
+    on_event: &mut dyn FnMut(Event),
+    on_skip: &mut dyn FnMut(Skip),
+) -> Summary {
+    let mut summary = Summary {
+        files: 1,
+        ..Summary::default()
+    };
+    let mut sink = Sink {
+        on_event,
+        on_skip,
+        summary: &mut summary,
+    };
+    read_stream(Box::new(bytes), Arc::from(name), &mut sink);
+    summary
+}
+
+/// Maps one Windows event in the `evtx` crate's JSON rendering
+/// (`{"Event": {"System": .., "EventData": ..}}`) to its document and index,
+/// as the EVTX reader does (`file` becomes `log.file.path`). `None` without
+/// an `Event.System` element.
+pub fn map_windows_event(
+    record: &serde_json::Value,
+    file: &str,
+) -> Option<(serde_json::Map<String, serde_json::Value>, &'static str)> {
+    winlog::map_record(record, file, None).map(|m| (m.doc, m.index))
 }
 
 /// Where events and skips go, with the running counts.
