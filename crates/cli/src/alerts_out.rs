@@ -488,9 +488,10 @@ pub fn write_summary(
         .collect();
     writeln!(
         out,
-        "  rules       {} loaded: {} run, {} filtered out, {} failed to compile, {} unsupported{}{}",
+        "  rules       {} loaded: {} run ({} with literal prefilters), {} filtered out, {} failed to compile, {} unsupported{}{}",
         s.total,
         report.engine.rules().len(),
+        report.engine.rules_with_literals(),
         report.engine.filtered_out(),
         report.engine.errors().len(),
         s.unsupported,

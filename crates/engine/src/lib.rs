@@ -24,6 +24,7 @@
 
 pub mod builtin;
 pub mod index_pattern;
+pub mod literal;
 
 use chrono::{DateTime, Utc};
 use harrier_eql::exec::{self, Limits, OrderFields, Output};
@@ -31,7 +32,7 @@ use harrier_eql::expr::{CExpr, FieldAccess};
 use harrier_eql::plan::{Plan, PlanKind};
 use harrier_eql::schema::{DataType, Schema};
 use harrier_eql::syntax::ast::CmpOp;
-use harrier_eql::value::{format_date, DateRes, Val};
+use harrier_eql::value::Val;
 use harrier_eql::{Analyzer, Settings, Span};
 use harrier_event::{Event, FieldPath, Map, Value};
 use harrier_rules::alert::{build_alert, build_sequence_alerts, AlertContext};
@@ -42,10 +43,6 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use harrier_rules;
-
-/// The field the engine writes each candidate's effective time to before handing it
-/// to the EQL executor (on a copy; alerts are built from the original event).
-const ORDER_KEY: &str = "__harrier_order_time";
 
 /// What to run and how.
 #[derive(Clone, Debug)]
@@ -161,6 +158,8 @@ pub struct CompiledRule {
     categories: Option<Vec<String>>,
     /// Step filters (and `until`): an event matching none of them is irrelevant.
     filters: Vec<CExpr>,
+    /// A literal condition every filter implies (see [`literal`]), if there is one.
+    literals: Option<literal::Literals>,
     time: TimeField,
     tiebreaker: Option<FieldAccess>,
     has_exceptions: bool,
@@ -169,6 +168,11 @@ pub struct CompiledRule {
 impl CompiledRule {
     pub fn is_sequence(&self) -> bool {
         !matches!(self.plan.kind, PlanKind::Event(_))
+    }
+
+    /// Does the rule have a literal prefilter (see [`literal`])?
+    pub fn has_literals(&self) -> bool {
+        self.literals.is_some()
     }
 
     /// The categories the query requires (`None`: any).
@@ -217,8 +221,14 @@ fn field_access(schema: &Schema, name: &str, default: DataType) -> FieldAccess {
 /// index name which rules search it (computed once per name).
 #[derive(Debug, Default)]
 struct Prefilter {
+    /// Rules without a literal condition, by required category.
     by_category: HashMap<String, Vec<usize>>,
+    /// Rules without a literal condition that accept any category.
     any_category: Vec<usize>,
+    /// Fields named by literal conditions.
+    literal_fields: Vec<FieldPath>,
+    /// (field position, lower-case value) → rules whose literal condition it meets.
+    literal_index: HashMap<(usize, String), Vec<usize>>,
     index_ok: std::sync::RwLock<HashMap<std::sync::Arc<str>, std::sync::Arc<Vec<bool>>>>,
 }
 
@@ -327,6 +337,28 @@ impl Engine {
                 .event_category_override
                 .as_deref()
                 .is_some_and(|f| f != "event.category");
+            if let Some(alts) = &cr.literals {
+                for (field, vals) in alts {
+                    let fi = match prefilter
+                        .literal_fields
+                        .iter()
+                        .position(|p| p.as_str() == field)
+                    {
+                        Some(i) => i,
+                        None => {
+                            prefilter.literal_fields.push(FieldPath::new(field));
+                            prefilter.literal_fields.len() - 1
+                        }
+                    };
+                    for v in vals {
+                        let rules = prefilter.literal_index.entry((fi, v.clone())).or_default();
+                        if rules.last() != Some(&r) {
+                            rules.push(r);
+                        }
+                    }
+                }
+                continue;
+            }
             match &cr.categories {
                 Some(cats) if !custom_category => {
                     for c in cats {
@@ -344,6 +376,11 @@ impl Engine {
             filtered_out,
             options,
         }
+    }
+
+    /// How many compiled rules have a literal prefilter (see [`literal`]).
+    pub fn rules_with_literals(&self) -> usize {
+        self.rules.iter().filter(|r| r.literals.is_some()).count()
     }
 
     /// The compiled rules, in input order.
@@ -372,6 +409,17 @@ impl Engine {
     /// they are read: no rule's result depends on them. Time windows and
     /// exceptions are left to [`Engine::run`].
     pub fn wants(&self, e: &Event) -> bool {
+        let mut out = Vec::new();
+        self.matching_rules(e, &mut out);
+        !out.is_empty()
+    }
+
+    /// Every rule that can use the event: it searches the event's index,
+    /// accepts its category, passes the literal prefilter, and one of its
+    /// step (or `until`) filters matches. Appends rule positions to `out`,
+    /// each once, in ascending order.
+    pub fn matching_rules(&self, e: &Event, out: &mut Vec<u32>) {
+        let start = out.len();
         let index_ok = self.index_ok(&e.index);
         let check = |r: usize| {
             index_ok[r]
@@ -380,20 +428,67 @@ impl Engine {
                     .iter()
                     .any(|f| harrier_eql::eval::matches(f, &e.source))
         };
-        if self.prefilter.any_category.iter().any(|&r| check(r)) {
-            return true;
+        for &r in &self.prefilter.any_category {
+            if check(r) {
+                out.push(r as u32);
+            }
         }
         let cat_path = FieldPath::new("event.category");
-        let mut wanted = false;
+        let mut cats: Vec<&str> = Vec::new();
         harrier_event::visit(&e.source, &cat_path, &mut |v| {
             if let Value::String(c) = v {
-                if let Some(rules) = self.prefilter.by_category.get(c.as_str()) {
-                    wanted = rules.iter().any(|&r| check(r));
-                }
+                cats.push(c.as_str());
             }
-            wanted
+            false
         });
-        wanted
+        for c in &cats {
+            if let Some(rules) = self.prefilter.by_category.get(*c) {
+                out.extend(rules.iter().filter(|&&r| check(r)).map(|&r| r as u32));
+            }
+        }
+        // rules with a literal condition: only those the event's values name
+        let mut key = String::new();
+        for (fi, path) in self.prefilter.literal_fields.iter().enumerate() {
+            harrier_event::visit(&e.source, path, &mut |v| {
+                key.clear();
+                match v {
+                    Value::String(s) if s.is_ascii() => {
+                        key.push_str(s);
+                        key.make_ascii_lowercase();
+                    }
+                    // the same folding analysis applied to the literals
+                    Value::String(s) => key.push_str(&s.to_lowercase()),
+                    Value::Number(n) => key.push_str(&n.to_string()),
+                    Value::Bool(b) => key.push_str(if *b { "true" } else { "false" }),
+                    _ => return false,
+                }
+                // the lookup key owns its string; reuse one allocation per probe
+                let probe = (fi, std::mem::take(&mut key));
+                if let Some(rules) = self.prefilter.literal_index.get(&probe) {
+                    for &r in rules {
+                        let cr = &self.rules[r];
+                        let cat_ok = cr
+                            .categories
+                            .as_ref()
+                            .is_none_or(|need| need.iter().any(|n| cats.contains(&n.as_str())));
+                        if cat_ok && !out[start..].contains(&(r as u32)) && check(r) {
+                            out.push(r as u32);
+                        }
+                    }
+                }
+                key = probe.1;
+                false
+            });
+        }
+        out[start..].sort_unstable();
+        let mut i = start;
+        for j in start..out.len() {
+            if i == start || out[j] != out[i - 1] {
+                out[i] = out[j];
+                i += 1;
+            }
+        }
+        out.truncate(i);
     }
 
     fn index_ok(&self, index: &std::sync::Arc<str>) -> std::sync::Arc<Vec<bool>> {
@@ -417,7 +512,33 @@ impl Engine {
     /// Evaluates every rule over `events`. `progress` is called with the number of
     /// rules finished so far (from worker threads).
     pub fn run(&self, events: &[Event], progress: &(dyn Fn(usize) + Sync)) -> RunOutput {
-        let index = EventIndex::build(events, &self.rules);
+        let matched: Vec<Vec<u32>> = events
+            .iter()
+            .map(|e| {
+                let mut m = Vec::new();
+                self.matching_rules(e, &mut m);
+                m
+            })
+            .collect();
+        self.run_matched(events, &matched, progress)
+    }
+
+    /// Like [`Engine::run`], with each event's [`Engine::matching_rules`]
+    /// already known (computed as events were read).
+    pub fn run_matched(
+        &self,
+        events: &[Event],
+        matched: &[Vec<u32>],
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> RunOutput {
+        let mut by_rule: Vec<Vec<usize>> = vec![Vec::new(); self.rules.len()];
+        for (i, rules) in matched.iter().enumerate() {
+            for &r in rules {
+                if let Some(list) = by_rule.get_mut(r as usize) {
+                    list.push(i);
+                }
+            }
+        }
         let threads = match self.options.threads {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
@@ -437,7 +558,7 @@ impl Engine {
                             if r >= self.rules.len() {
                                 break;
                             }
-                            mine.push((r, self.run_rule(r, events, &index)));
+                            mine.push((r, self.run_rule(r, events, &by_rule[r])));
                             progress(done.fetch_add(1, Ordering::Relaxed) + 1);
                         }
                         mine
@@ -470,32 +591,12 @@ impl Engine {
         out
     }
 
-    fn run_rule(&self, r: usize, events: &[Event], index: &EventIndex) -> RuleResult {
+    /// One rule over the events that [`Engine::matching_rules`] found it can use
+    /// (index, category, prefilter and step filters already checked).
+    fn run_rule(&self, r: usize, events: &[Event], candidates: &[usize]) -> RuleResult {
         let cr = &self.rules[r];
         let mut res = RuleResult::default();
         let opts = &self.options;
-        // candidate events: by category, then index pattern, window, exceptions, filters
-        let merged;
-        let candidates: &[usize] = match &cr.categories {
-            None => &index.all,
-            Some(cats) => {
-                let lists: Vec<&Vec<usize>> = cats
-                    .iter()
-                    .filter_map(|c| index.by_category.get(c))
-                    .collect();
-                match lists.len() {
-                    0 => &[],
-                    1 => lists[0],
-                    _ => {
-                        let mut v: Vec<usize> = lists.into_iter().flatten().copied().collect();
-                        v.sort_unstable();
-                        v.dedup();
-                        merged = v;
-                        &merged
-                    }
-                }
-            }
-        };
         if candidates.is_empty() {
             res.skipped = true;
             return res;
@@ -503,9 +604,6 @@ impl Engine {
         let mut picked: Vec<(usize, Option<i128>)> = Vec::new();
         for &i in candidates {
             res.candidates += 1;
-            if !index.index_ok[index.event_index[i] as usize][r] {
-                continue;
-            }
             let e = &events[i];
             let ts = cr.time.of(&e.source);
             if opts.from.is_some() || opts.to.is_some() {
@@ -513,13 +611,6 @@ impl Engine {
                 if opts.from.is_some_and(|f| t < f) || opts.to.is_some_and(|to| t > to) {
                     continue;
                 }
-            }
-            if !cr
-                .filters
-                .iter()
-                .any(|f| harrier_eql::eval::matches(f, &e.source))
-            {
-                continue;
             }
             if cr.has_exceptions
                 && opts
@@ -534,28 +625,11 @@ impl Engine {
         if picked.is_empty() {
             return res;
         }
-        // copies carrying the effective time for the executor
-        let subset: Vec<Event> = picked
-            .iter()
-            .map(|&(i, ts)| {
-                let mut e = events[i].clone();
-                if let Some(t) = ts {
-                    e.source.insert(
-                        ORDER_KEY.into(),
-                        Value::String(format_date(t, DateRes::Nanos)),
-                    );
-                }
-                e
-            })
-            .collect();
+        // the executor reads the candidates in place, with their effective times
+        let subset: Vec<&Event> = picked.iter().map(|&(i, _)| &events[i]).collect();
+        let times: Vec<Option<i128>> = picked.iter().map(|&(_, ts)| ts).collect();
         let order = OrderFields {
-            timestamp: FieldAccess {
-                name: ORDER_KEY.into(),
-                path: FieldPath::new(ORDER_KEY),
-                ty: DataType::DateNanos,
-                null_value: None,
-                format: None,
-            },
+            timestamp: cr.time.primary.clone(),
             tiebreaker: cr.tiebreaker.clone(),
         };
         let max = cr.rule.max_signals.max(1) as usize;
@@ -565,7 +639,7 @@ impl Engine {
         };
         let ctx = AlertContext::new(opts.execution_time, &opts.space_id);
         let time_of = |k: usize| picked.get(k).and_then(|p| p.1);
-        match exec::run(&cr.plan, &order, &subset, &limits) {
+        match exec::run_timed(&cr.plan, &order, &subset, Some(&times), &limits) {
             Output::Events(ids) => {
                 res.at_max = ids.len() >= max;
                 for k in ids {
@@ -612,60 +686,6 @@ struct RuleResult {
     at_max: bool,
     candidates: u64,
     excepted: u64,
-}
-
-/// Lookups built once per run: events by category, and which rules search which index.
-struct EventIndex {
-    all: Vec<usize>,
-    by_category: HashMap<String, Vec<usize>>,
-    /// Per event, the id of its index name.
-    event_index: Vec<u32>,
-    /// Per index name id, per rule: does the rule search it?
-    index_ok: Vec<Vec<bool>>,
-}
-
-impl EventIndex {
-    fn build(events: &[Event], rules: &[CompiledRule]) -> EventIndex {
-        let cat_path = FieldPath::new("event.category");
-        let mut by_category: HashMap<String, Vec<usize>> = HashMap::new();
-        let mut names: HashMap<&str, u32> = HashMap::new();
-        let mut index_ok = Vec::new();
-        let mut event_index = Vec::with_capacity(events.len());
-        let mut overrides: Vec<FieldPath> = rules
-            .iter()
-            .filter_map(|r| r.rule.event_category_override.as_deref())
-            .filter(|f| *f != "event.category")
-            .map(FieldPath::new)
-            .collect();
-        overrides.dedup_by(|a, b| a.as_str() == b.as_str());
-        let mut vals = Vec::new();
-        for (i, e) in events.iter().enumerate() {
-            let id = *names.entry(&e.index).or_insert_with(|| {
-                index_ok.push(rules.iter().map(|r| r.index.matches(&e.index)).collect());
-                (index_ok.len() - 1) as u32
-            });
-            event_index.push(id);
-            vals.clear();
-            e.values(&cat_path, &mut vals);
-            for p in &overrides {
-                e.values(p, &mut vals);
-            }
-            for v in &vals {
-                if let Value::String(s) = v {
-                    let list = by_category.entry(s.clone()).or_default();
-                    if list.last() != Some(&i) {
-                        list.push(i);
-                    }
-                }
-            }
-        }
-        EventIndex {
-            all: (0..events.len()).collect(),
-            by_category,
-            event_index,
-            index_ok,
-        }
-    }
 }
 
 fn matches_name(rule: &Rule, wanted: &[String]) -> bool {
@@ -745,7 +765,27 @@ fn compile_rule(rule: Rule, plan: Plan, schema: &Schema, o: &EngineOptions) -> C
         .as_deref()
         .map(|t| field_access(schema, t, DataType::Unknown));
     let has_exceptions = o.exceptions.for_rule(&rule).next().is_some();
+    // the rule's literal condition: the union over its filters, if each has one
+    let mut literals: Option<literal::Literals> = Some(Vec::new());
+    for f in &filters {
+        match (literal::required(f, &cat_field), literals.as_mut()) {
+            (Some(alts), Some(all)) => {
+                for (field, vals) in alts {
+                    match all.iter_mut().find(|(g, _)| *g == field) {
+                        Some((_, v)) => {
+                            v.extend(vals);
+                            v.sort();
+                            v.dedup();
+                        }
+                        None => all.push((field, vals)),
+                    }
+                }
+            }
+            _ => literals = None,
+        }
+    }
     CompiledRule {
+        literals,
         index: IndexFilter::new(&rule.index),
         rule,
         plan,

@@ -11,6 +11,7 @@ use crate::eval::{key_values, matches, timestamp_of, KeyVal};
 use crate::expr::FieldAccess;
 use crate::plan::{Pipe, Plan, PlanKind, Stage};
 use harrier_event::Event;
+use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
@@ -70,14 +71,32 @@ pub struct Limits {
     pub max_samples_per_key: usize,
 }
 
-pub fn run(plan: &Plan, order: &OrderFields, events: &[Event], limits: &Limits) -> Output {
+pub fn run<E: Borrow<Event>>(
+    plan: &Plan,
+    order: &OrderFields,
+    events: &[E],
+    limits: &Limits,
+) -> Output {
+    run_timed(plan, order, events, None, limits)
+}
+
+/// Like [`run`], with each event's time given (nanoseconds, `None` when it
+/// has none) instead of read from `order.timestamp`, e.g. a rule's
+/// `timestamp_override` with its fallback.
+pub fn run_timed<E: Borrow<Event>>(
+    plan: &Plan,
+    order: &OrderFields,
+    events: &[E],
+    times: Option<&[Option<i128>]>,
+    limits: &Limits,
+) -> Output {
     match &plan.kind {
         PlanKind::Event(filter) => {
-            let ords = ordinals(order, events, false);
+            let ords = ordinals(order, events, times, false);
             let hits: Vec<usize> = ords
                 .into_iter()
                 .map(|o| o.idx)
-                .filter(|&i| matches(filter, &events[i].source))
+                .filter(|&i| matches(filter, &events[i].borrow().source))
                 .collect();
             Output::Events(apply_limits(plan, hits, limits))
         }
@@ -86,7 +105,7 @@ pub fn run(plan: &Plan, order: &OrderFields, events: &[Event], limits: &Limits) 
             until,
             maxspan,
         } => {
-            let ords = ordinals(order, events, true);
+            let ords = ordinals(order, events, times, true);
             let seqs = run_sequence(stages, until.as_ref(), *maxspan, &ords, events);
             Output::Sequences(apply_limits(plan, seqs, limits))
         }
@@ -114,12 +133,19 @@ fn apply_limits<T>(plan: &Plan, mut items: Vec<T>, limits: &Limits) -> Vec<T> {
 
 /// Events in query order. With `require_ts`, events without a timestamp are
 /// left out (sequences need one); otherwise they sort last.
-fn ordinals(order: &OrderFields, events: &[Event], require_ts: bool) -> Vec<Ordinal> {
+fn ordinals<E: Borrow<Event>>(
+    order: &OrderFields,
+    events: &[E],
+    times: Option<&[Option<i128>]>,
+    require_ts: bool,
+) -> Vec<Ordinal> {
     let mut out: Vec<Ordinal> = events
         .iter()
         .enumerate()
         .filter_map(|(idx, e)| {
-            let ts = match timestamp_of(&order.timestamp, &e.source) {
+            let e = e.borrow();
+            let given = times.map(|t| t.get(idx).copied().flatten());
+            let ts = match given.unwrap_or_else(|| timestamp_of(&order.timestamp, &e.source)) {
                 Some(ts) => ts,
                 None if require_ts => return None,
                 None => i128::MAX,
@@ -164,12 +190,12 @@ fn key_tuples(stage: &Stage, doc: &serde_json::Map<String, serde_json::Value>) -
     tuples
 }
 
-fn run_sequence(
+fn run_sequence<E: Borrow<Event>>(
     stages: &[Stage],
     until: Option<&Stage>,
     maxspan: Option<i128>,
     ords: &[Ordinal],
-    events: &[Event],
+    events: &[E],
 ) -> Vec<Match> {
     let positive: Vec<usize> = (0..stages.len()).filter(|&i| !stages[i].missing).collect();
     let np = positive.len();
@@ -178,7 +204,7 @@ fn run_sequence(
     let mut done: Vec<(usize, Vec<KeyVal>, Partial)> = Vec::new();
     let mut last_sweep_ts = i128::MIN;
     for (pos, ord) in ords.iter().enumerate() {
-        let doc = &events[ord.idx].source;
+        let doc = &events[ord.idx].borrow().source;
         // later stages first, so an event never extends a sequence it just advanced
         let mut completed_here: Vec<(Vec<KeyVal>, Partial)> = Vec::new();
         for j in (0..np).rev() {
@@ -265,14 +291,14 @@ fn run_sequence(
 /// filled, in step order, such that the whole sequence (missing events
 /// included) still fits in `maxspan`. Filling greedily outwards from the
 /// positive events gives the smallest span, so one pass per step decides it.
-fn fill_missing(
+fn fill_missing<E: Borrow<Event>>(
     stages: &[Stage],
     positive: &[usize],
     p: &Partial,
     key: &[KeyVal],
     maxspan: Option<i128>,
     ords: &[Ordinal],
-    events: &[Event],
+    events: &[E],
 ) -> Option<Vec<Option<usize>>> {
     let mut out = Vec::with_capacity(stages.len());
     for (si, stage) in stages.iter().enumerate() {
@@ -289,7 +315,7 @@ fn fill_missing(
     let first = p.events[0];
     let last = *p.events.last()?;
     let matches_step = |si: usize, pos: usize| -> bool {
-        let doc = &events[ords[pos].idx].source;
+        let doc = &events[ords[pos].idx].borrow().source;
         matches(&stages[si].filter, doc)
             && key_tuples(&stages[si], doc)
                 .iter()
@@ -362,10 +388,11 @@ fn fill_missing(
 
 /// `sample by keys [q1] [q2] ...`: for each key value, one distinct event per
 /// step. Keys are visited in key order; within a key, events in input order.
-fn run_sample(stages: &[Stage], events: &[Event], per_key: usize) -> Vec<Match> {
+fn run_sample<E: Borrow<Event>>(stages: &[Stage], events: &[E], per_key: usize) -> Vec<Match> {
     // key -> per stage candidate event indices
     let mut groups: HashMap<Vec<KeyVal>, Vec<Vec<usize>>> = HashMap::new();
     for (idx, ev) in events.iter().enumerate() {
+        let ev = ev.borrow();
         for (si, stage) in stages.iter().enumerate() {
             if !matches(&stage.filter, &ev.source) {
                 continue;

@@ -149,6 +149,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     // only events some rule can use are kept, so memory follows the matches, not the input
     let mut events: Vec<Event> = Vec::new();
+    let mut matched: Vec<Vec<u32>> = Vec::new();
     let mut seen: u64 = 0;
     let mut skip_lines = Vec::new();
     let summary = read_paths(
@@ -156,8 +157,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         &ReadOptions::default(),
         &mut |e| {
             seen += 1;
-            if engine.wants(&e) {
+            let mut rules = Vec::new();
+            engine.matching_rules(&e, &mut rules);
+            if !rules.is_empty() {
                 events.push(e);
+                matched.push(rules);
             }
             if let Some(b) = &bar {
                 if seen & 1023 == 0 {
@@ -193,7 +197,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     } else {
         None
     };
-    let out_run = engine.run(&events, &|n| {
+    let out_run = engine.run_matched(&events, &matched, &|n| {
         if let Some(b) = &bar {
             b.set_position(n as u64);
         }

@@ -1,0 +1,189 @@
+//! Literal prefilters: a rule's necessary condition on field values.
+//!
+//! Most detection rules require a field to hold one of a few literal values
+//! (`process.name : ("mshta.exe", "rundll32.exe")`, `event.action ==
+//! "creation"`). If a step filter implies "field F (lower-cased) is one of
+//! these values" — for one of several fields — the engine looks the event's
+//! values up in a hash index and evaluates only the rules they name, so a
+//! thousand rules cost about as much as the few that can match.
+
+use harrier_eql::expr::CExpr;
+use harrier_eql::pattern::Matcher;
+use harrier_eql::syntax::ast::CmpOp;
+use harrier_eql::value::Val;
+
+/// Alternatives: the filter can only hold if, for one `(field, values)`,
+/// the event's field has a value whose lower-case form is in `values`.
+pub type Literals = Vec<(String, Vec<String>)>;
+
+/// Fields whose few values most events share; a literal condition on them is
+/// used only when a conjunction offers nothing better.
+const LOW_CARDINALITY: &[&str] = &[
+    "event.type",
+    "event.action",
+    "event.outcome",
+    "event.kind",
+    "event.module",
+    "event.dataset",
+    "event.provider",
+    "event.category",
+    "host.os.type",
+    "host.os.family",
+    "host.os.name",
+    "host.os.platform",
+    "network.direction",
+    "network.transport",
+    "network.protocol",
+    "network.type",
+    "data_stream.dataset",
+    "data_stream.type",
+    "agent.type",
+    "process.Ext.token.integrity_level_name",
+    "user.domain",
+];
+
+/// The necessary literal condition of a filter, if it has one. The
+/// category field is left out: categories are dispatched separately.
+pub fn required(f: &CExpr, category_field: &str) -> Option<Literals> {
+    match f {
+        CExpr::And(items) => {
+            let cands: Vec<Literals> = items
+                .iter()
+                .filter_map(|c| required(c, category_field))
+                .collect();
+            let size = |alts: &Literals| alts.iter().map(|(_, v)| v.len()).sum::<usize>();
+            // a condition on a field most events share (event.type == "start") filters nothing
+            let selective = |alts: &&Literals| {
+                alts.iter()
+                    .all(|(f, _)| !LOW_CARDINALITY.contains(&f.as_str()))
+            };
+            let best = cands.iter().filter(selective).min_by_key(|a| size(a));
+            best.or_else(|| cands.iter().min_by_key(|a| size(a)))
+                .cloned()
+        }
+        CExpr::Or(items) => {
+            let mut all: Literals = Vec::new();
+            for c in items {
+                for (field, vals) in required(c, category_field)? {
+                    match all.iter_mut().find(|(f, _)| *f == field) {
+                        Some((_, v)) => {
+                            v.extend(vals);
+                            v.sort();
+                            v.dedup();
+                        }
+                        None => all.push((field, vals)),
+                    }
+                }
+            }
+            Some(all)
+        }
+        CExpr::Cmp(CmpOp::Eq, a, b) => leaf(a, std::slice::from_ref(&**b), category_field),
+        CExpr::In { expr, list, .. } => leaf(expr, list, category_field),
+        CExpr::Match { expr, matchers, .. } => {
+            let CExpr::Field(fa) = &**expr else {
+                return None;
+            };
+            let path = fa.path.as_str();
+            if path == category_field {
+                return None;
+            }
+            let mut vals = Vec::new();
+            for m in matchers {
+                match m {
+                    Matcher::Exact(s) => vals.push(s.to_lowercase()),
+                    _ => return None,
+                }
+            }
+            vals.sort();
+            vals.dedup();
+            Some(vec![(path.to_string(), vals)])
+        }
+        _ => None,
+    }
+}
+
+fn leaf(target: &CExpr, list: &[CExpr], category_field: &str) -> Option<Literals> {
+    let CExpr::Field(fa) = target else {
+        return None;
+    };
+    let path = fa.path.as_str();
+    if path == category_field {
+        return None;
+    }
+    let mut vals = Vec::new();
+    for l in list {
+        match l {
+            CExpr::Lit(Val::Str(s)) => vals.push(s.to_lowercase()),
+            _ => return None,
+        }
+    }
+    vals.sort();
+    vals.dedup();
+    Some(vec![(path.to_string(), vals)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use harrier_eql::schema::Schema;
+    use harrier_eql::{parse, Analyzer, Settings};
+
+    fn lits(q: &str) -> Option<Literals> {
+        let schema = Schema::ecs();
+        let plan = Analyzer::new(&schema, Settings::default())
+            .plan(&parse(q).expect("parses"))
+            .expect("analyzes");
+        let harrier_eql::plan::PlanKind::Event(f) = plan.kind else {
+            panic!("event query")
+        };
+        required(&f, "event.category")
+    }
+
+    #[test]
+    fn conjunctions_pick_a_literal_leaf() {
+        assert_eq!(
+            lits(
+                r#"process where event.type == "start" and process.name : ("MSHTA.exe", "rundll32.exe")"#
+            ),
+            Some(vec![(
+                "process.name".into(),
+                vec!["mshta.exe".into(), "rundll32.exe".into()]
+            )])
+        );
+        assert_eq!(
+            lits(r#"process where event.type == "start" and process.args : "*x*""#),
+            Some(vec![("event.type".into(), vec!["start".into()])])
+        );
+        assert_eq!(
+            lits(r#"process where process.name : ("mshta.exe", "b.exe") and process.args : "*x*""#),
+            Some(vec![(
+                "process.name".into(),
+                vec!["b.exe".into(), "mshta.exe".into()]
+            )])
+        );
+    }
+
+    #[test]
+    fn disjunctions_need_every_branch() {
+        assert_eq!(
+            lits(
+                r#"process where process.name == "a.exe" or process.pe.original_file_name == "A.EXE""#
+            ),
+            Some(vec![
+                ("process.name".into(), vec!["a.exe".into()]),
+                ("process.pe.original_file_name".into(), vec!["a.exe".into()])
+            ])
+        );
+        assert_eq!(
+            lits(r#"process where process.name == "a.exe" or process.args : "*x*""#),
+            None
+        );
+    }
+
+    #[test]
+    fn wildcards_negations_and_categories_give_none() {
+        assert_eq!(lits(r#"process where process.name : "*.exe""#), None);
+        assert_eq!(lits(r#"process where not process.name : "a.exe""#), None);
+        assert_eq!(lits(r#"process where true"#), None);
+    }
+}
