@@ -31,6 +31,8 @@ enum Command {
     /// Validate, list and show detection rules
     #[command(subcommand)]
     Rules(cmd::rules::Command),
+    /// Run a Kusto (KQL) query over event files mapped onto Defender tables
+    Kql(cmd::kql::Args),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         Command::Hunt(args) => cmd::hunt::run(args),
         Command::Events(args) => cmd::events::run(args),
         Command::Rules(c) => cmd::rules::run(c),
+        Command::Kql(args) => cmd::kql::run(args),
     };
     match result {
         Ok(code) => code,

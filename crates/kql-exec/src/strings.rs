@@ -1,0 +1,394 @@
+//! Kusto string predicates (term matching for `has`, substring matching for `contains`)
+//! and the text helpers behind URL, path, IPv4 and JSON functions.
+
+use serde_json::{Map, Value as Json};
+
+fn is_term_char(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+}
+
+fn lower(s: &str) -> String {
+    s.to_lowercase()
+}
+
+pub fn eq_ci(a: &str, b: &str) -> bool {
+    a == b || lower(a) == lower(b)
+}
+
+pub fn contains_cs(s: &str, n: &str) -> bool {
+    s.contains(n)
+}
+
+pub fn contains(s: &str, n: &str) -> bool {
+    lower(s).contains(&lower(n))
+}
+
+pub fn startswith_cs(s: &str, n: &str) -> bool {
+    s.starts_with(n)
+}
+
+pub fn startswith(s: &str, n: &str) -> bool {
+    lower(s).starts_with(&lower(n))
+}
+
+pub fn endswith_cs(s: &str, n: &str) -> bool {
+    s.ends_with(n)
+}
+
+pub fn endswith(s: &str, n: &str) -> bool {
+    lower(s).ends_with(&lower(n))
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Anchor {
+    Whole,
+    Prefix,
+    Suffix,
+}
+
+/// Term matching. A needle that is one alphanumeric run must equal (or, for prefix and
+/// suffix, begin or end) a maximal alphanumeric run of `s`. A needle with other characters
+/// must occur in `s` with its alphanumeric ends on term boundaries.
+fn term_match(s: &str, needle: &str, anchor: Anchor) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
+    let sb = s.as_bytes();
+    let first_alnum = needle.chars().next().is_some_and(is_term_char);
+    let last_alnum = needle.chars().last().is_some_and(is_term_char);
+    let mut from = 0;
+    while let Some(pos) = s.get(from..).and_then(|r| r.find(needle)) {
+        let start = from + pos;
+        let end = start + needle.len();
+        let before_ok = start == 0
+            || !sb
+                .get(start - 1)
+                .is_some_and(|b| (*b as char).is_ascii_alphanumeric());
+        let after_ok = end >= sb.len()
+            || !sb
+                .get(end)
+                .is_some_and(|b| (*b as char).is_ascii_alphanumeric());
+        let ok = match anchor {
+            Anchor::Whole => (before_ok || !first_alnum) && (after_ok || !last_alnum),
+            Anchor::Prefix => before_ok || !first_alnum,
+            Anchor::Suffix => after_ok || !last_alnum,
+        };
+        if ok {
+            return true;
+        }
+        from = start + needle.chars().next().map_or(1, |c| c.len_utf8());
+    }
+    false
+}
+
+pub fn has_cs(s: &str, n: &str) -> bool {
+    term_match(s, n, Anchor::Whole)
+}
+
+pub fn has(s: &str, n: &str) -> bool {
+    term_match(&lower(s), &lower(n), Anchor::Whole)
+}
+
+pub fn hasprefix_cs(s: &str, n: &str) -> bool {
+    term_match(s, n, Anchor::Prefix)
+}
+
+pub fn hasprefix(s: &str, n: &str) -> bool {
+    term_match(&lower(s), &lower(n), Anchor::Prefix)
+}
+
+pub fn hassuffix_cs(s: &str, n: &str) -> bool {
+    term_match(s, n, Anchor::Suffix)
+}
+
+pub fn hassuffix(s: &str, n: &str) -> bool {
+    term_match(&lower(s), &lower(n), Anchor::Suffix)
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+pub fn base64_encode(data: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for c in s.trim().bytes() {
+        if c == b'=' {
+            break;
+        }
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        };
+        acc = acc << 6 | v as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits & 255) as u8);
+        }
+    }
+    Some(out)
+}
+
+pub fn url_encode(s: &str, component: bool) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else if b == b' ' {
+            out.push_str(if component { "%20" } else { "+" });
+        } else {
+            out.push_str(&format!("%{b:02x}"));
+        }
+    }
+    out
+}
+
+pub fn url_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(s.get(i + 1..i + 3).unwrap_or(""), 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if b[i] == b'+' { b' ' } else { b[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+pub fn parse_url(u: &str) -> Json {
+    let mut m = Map::new();
+    let Some((scheme, rest)) = u.split_once("://") else {
+        return Json::Object(m);
+    };
+    let (rest, fragment) = rest.split_once('#').unwrap_or((rest, ""));
+    let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    let (userinfo, hostport) = match authority.rsplit_once('@') {
+        Some((u, h)) => (u, h),
+        None => ("", authority),
+    };
+    let (user, pass) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    let (host, port) = match hostport.rsplit_once(':') {
+        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => (h, p),
+        _ => (hostport, ""),
+    };
+    m.insert("Scheme".into(), Json::String(scheme.into()));
+    m.insert("Host".into(), Json::String(host.into()));
+    m.insert("Port".into(), Json::String(port.into()));
+    m.insert("Path".into(), Json::String(path.into()));
+    m.insert("Username".into(), Json::String(user.into()));
+    m.insert("Password".into(), Json::String(pass.into()));
+    let mut q = Map::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        q.insert(k.into(), Json::String(url_decode(v)));
+    }
+    m.insert("Query Parameters".into(), Json::Object(q));
+    m.insert("Fragment".into(), Json::String(fragment.into()));
+    Json::Object(m)
+}
+
+pub fn parse_path(p: &str) -> Json {
+    let mut m = Map::new();
+    let (scheme, rest) = match p.split_once("://") {
+        Some((s, r)) => (s, r),
+        None => ("", p),
+    };
+    let sep = if rest.contains('\\') { '\\' } else { '/' };
+    let (dir, file) = match rest.rfind(['\\', '/']) {
+        Some(i) => (&rest[..i], &rest[i + 1..]),
+        None => ("", rest),
+    };
+    let (file, ads) = match file.split_once(':') {
+        Some((f, a)) => (f, a),
+        None => (file, ""),
+    };
+    let ext = match file.rfind('.') {
+        Some(i) => &file[i + 1..],
+        None => "",
+    };
+    let root = if rest.len() > 2 && rest.as_bytes().get(1) == Some(&b':') {
+        rest.get(..3).unwrap_or("")
+    } else if rest.starts_with(sep) {
+        &rest[..1]
+    } else {
+        ""
+    };
+    let dirname = dir.rsplit(['\\', '/']).next().unwrap_or("");
+    m.insert("Scheme".into(), Json::String(scheme.into()));
+    m.insert("RootPath".into(), Json::String(root.into()));
+    m.insert("DirectoryPath".into(), Json::String(dir.into()));
+    m.insert("DirectoryName".into(), Json::String(dirname.into()));
+    m.insert("Filename".into(), Json::String(file.into()));
+    m.insert("Extension".into(), Json::String(ext.into()));
+    m.insert("AlternateDataStreamName".into(), Json::String(ads.into()));
+    Json::Object(m)
+}
+
+/// An IPv4 address with an optional `/prefix` (default 32).
+pub fn parse_ipv4(s: &str) -> Option<(u32, u32)> {
+    let s = s.trim();
+    let (addr, prefix) = match s.split_once('/') {
+        Some((a, p)) => (a, p.trim().parse::<u32>().ok().filter(|p| *p <= 32)?),
+        None => (s, 32),
+    };
+    let ip: std::net::Ipv4Addr = addr.trim().parse().ok()?;
+    Some((u32::from(ip), prefix))
+}
+
+pub fn ipv4_is_private(s: &str) -> Option<bool> {
+    let (ip, _) = parse_ipv4(s)?;
+    let o = ip.to_be_bytes();
+    Some(o[0] == 10 || (o[0] == 172 && (16..32).contains(&o[1])) || (o[0] == 192 && o[1] == 168))
+}
+
+fn mask(bits: u32) -> u32 {
+    if bits == 0 {
+        0
+    } else {
+        u32::MAX << (32 - bits.min(32))
+    }
+}
+
+pub fn ipv4_in_range(ip: &str, range: &str) -> Option<bool> {
+    let (a, pa) = parse_ipv4(ip)?;
+    let (r, pr) = parse_ipv4(range)?;
+    let m = mask(pr.min(pa));
+    Some(a & m == r & m)
+}
+
+/// -1, 0 or 1 comparing two addresses under the smaller prefix.
+pub fn ipv4_compare(a: &str, b: &str, prefix: Option<i64>) -> Option<i64> {
+    let (x, px) = parse_ipv4(a)?;
+    let (y, py) = parse_ipv4(b)?;
+    let bits = prefix
+        .map_or(px.min(py), |p| p.clamp(0, 32) as u32)
+        .min(px)
+        .min(py);
+    let m = mask(bits);
+    Some(match (x & m).cmp(&(y & m)) {
+        std::cmp::Ordering::Less => -1,
+        std::cmp::Ordering::Equal => 0,
+        std::cmp::Ordering::Greater => 1,
+    })
+}
+
+/// The valid IPv4 addresses in `text` that stand alone (not inside longer runs of
+/// digits, letters and dots).
+pub fn ipv4_tokens(text: &str) -> Vec<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
+        .filter(|t| t.parse::<std::net::Ipv4Addr>().is_ok())
+        .map(|t| t.to_string())
+        .collect()
+}
+
+/// A small JSONPath subset: `$.a.b[0]['c']`.
+pub fn json_path(doc: &Json, path: &str) -> Option<Json> {
+    let p = path.trim().strip_prefix('$')?;
+    let mut cur = doc.clone();
+    let mut rest = p;
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('.') {
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            cur = cur.get(&r[..end])?.clone();
+            rest = &r[end..];
+        } else if let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']')?;
+            let key = r[..end].trim();
+            cur = if let Ok(i) = key.parse::<usize>() {
+                cur.get(i)?.clone()
+            } else {
+                cur.get(key.trim_matches(|c| c == '\'' || c == '"'))?
+                    .clone()
+            };
+            rest = &r[end + 1..];
+        } else {
+            return None;
+        }
+    }
+    Some(cur)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn has_is_term_matching() {
+        assert!(!has("cmd /c encode.bat", "enc"));
+        assert!(has("x --ENC=1", "enc"));
+        assert!(has(
+            "KQL: ad67d136-c1db-4f9f;KustoExplorerQueryRun",
+            "kustoexplorerqueryrun"
+        ));
+        assert!(has("North America", "america"));
+        assert!(!has("NorthAmerica", "america"));
+        assert!(!has_cs("North America", "america"));
+        assert!(has_cs("North America", "America"));
+        assert!(has("a.b.c", "b.c"));
+        assert!(!has("xa.b.c", "xa.b.cd"));
+        assert!(hasprefix("North America", "amer"));
+        assert!(!hasprefix("North America", "meric"));
+        assert!(hassuffix("North America", "rica"));
+    }
+
+    #[test]
+    fn contains_and_equality() {
+        assert!(contains("FabriKam", "BRik"));
+        assert!(!contains_cs("FabriKam", "BRik"));
+        assert!(contains_cs("FabriKam", "riK"));
+        assert!(eq_ci("MSHTA.exe", "mshta.EXE"));
+        assert!(!eq_ci("mshta.exe", "mshta"));
+        assert!(startswith("Fabrikam", "FAB"));
+        assert!(endswith("Fabrikam", "KAM"));
+    }
+
+    #[test]
+    fn ipv4() {
+        assert_eq!(ipv4_is_private("10.1.2.3/24"), Some(true));
+        assert_eq!(ipv4_is_private("127.0.0.1"), Some(false));
+        assert_eq!(ipv4_is_private("100.64.0.1"), Some(false));
+        assert_eq!(ipv4_is_private("172.31.0.1"), Some(true));
+        assert_eq!(ipv4_is_private("nonsense"), None);
+        assert_eq!(ipv4_in_range("192.168.1.7", "192.168.1.0/24"), Some(true));
+    }
+
+    #[test]
+    fn base64_roundtrip() {
+        assert_eq!(base64_encode(b"Kusto1"), "S3VzdG8x");
+        assert_eq!(base64_decode("S3VzdG8x").unwrap_or_default(), b"Kusto1");
+    }
+}
