@@ -383,6 +383,8 @@ impl AlertWriter for TableWriter {
 pub struct RunFacts {
     pub files: u64,
     pub events_read: u64,
+    /// NDJSON lines passed over unparsed by the literal prefilter (not in `events_read`).
+    pub passed_over: u64,
     pub skipped: u64,
     pub failed_files: u64,
     pub rule_problems: usize,
@@ -469,10 +471,18 @@ pub fn write_summary(
     }
     writeln!(
         out,
-        "  events      {} read from {} file{}, {} skipped{}",
-        facts.events_read,
+        "  events      {} read from {} file{}{}, {} skipped{}",
+        facts.events_read + facts.passed_over,
         facts.files,
         if facts.files == 1 { "" } else { "s" },
+        if facts.passed_over > 0 {
+            format!(
+                " ({} lines naming no rule's literal value passed over unparsed)",
+                facts.passed_over
+            )
+        } else {
+            String::new()
+        },
         facts.skipped,
         if facts.failed_files > 0 {
             format!(" ({} unreadable files)", facts.failed_files)
@@ -514,7 +524,7 @@ pub fn write_summary(
     }
     let secs = facts.elapsed.as_secs_f64();
     let rate = if secs > 0.0 {
-        facts.events_read as f64 / secs
+        (facts.events_read + facts.passed_over) as f64 / secs
     } else {
         0.0
     };

@@ -25,6 +25,7 @@
 pub mod builtin;
 pub mod index_pattern;
 pub mod literal;
+pub mod raw;
 
 use chrono::{DateTime, Utc};
 use harrier_eql::exec::{self, Limits, OrderFields, Output};
@@ -34,7 +35,7 @@ use harrier_eql::schema::{DataType, Schema};
 use harrier_eql::syntax::ast::CmpOp;
 use harrier_eql::value::Val;
 use harrier_eql::{Analyzer, Settings, Span};
-use harrier_event::{Event, FieldPath, Map, Value};
+use harrier_event::{Document, Event, FieldIndex, FieldPath, FlatView, Map, Value};
 use harrier_rules::alert::{build_alert, build_sequence_alerts, AlertContext};
 use harrier_rules::exceptions::ExceptionLists;
 use harrier_rules::{Rule, RuleSetSummary, Severity};
@@ -229,6 +230,11 @@ struct Prefilter {
     literal_fields: Vec<FieldPath>,
     /// (field position, lower-case value) → rules whose literal condition it meets.
     literal_index: HashMap<(usize, String), Vec<usize>>,
+    /// Every field the step filters, the category check and the literal
+    /// conditions read: each event is flattened over these once.
+    fields: FieldIndex,
+    /// `event.category`.
+    category: FieldPath,
     index_ok: std::sync::RwLock<HashMap<std::sync::Arc<str>, std::sync::Arc<Vec<bool>>>>,
 }
 
@@ -330,7 +336,10 @@ impl Engine {
                 }
             }
         }
-        let mut prefilter = Prefilter::default();
+        let mut prefilter = Prefilter {
+            category: FieldPath::new("event.category"),
+            ..Prefilter::default()
+        };
         for (r, cr) in compiled.iter().enumerate() {
             let custom_category = cr
                 .rule
@@ -368,6 +377,18 @@ impl Engine {
                 _ => prefilter.any_category.push(r),
             }
         }
+        let mut read: Vec<&FieldAccess> = Vec::new();
+        for cr in &compiled {
+            for f in &cr.filters {
+                f.fields(&mut read);
+            }
+        }
+        prefilter.fields = FieldIndex::new(
+            read.iter()
+                .map(|f| &f.path)
+                .chain(prefilter.literal_fields.iter())
+                .chain([&prefilter.category]),
+        );
         Engine {
             prefilter,
             rules: compiled,
@@ -381,6 +402,21 @@ impl Engine {
     /// How many compiled rules have a literal prefilter (see [`literal`]).
     pub fn rules_with_literals(&self) -> usize {
         self.rules.iter().filter(|r| r.literals.is_some()).count()
+    }
+
+    /// Every value the rules' literal conditions name (lower-case, sorted), or
+    /// `None` when some rule has no literal condition: the input for a
+    /// [`raw::RawFilter`].
+    pub fn literal_values(&self) -> Option<Vec<String>> {
+        let mut out = Vec::new();
+        for cr in &self.rules {
+            for (_, vals) in cr.literals.as_ref()? {
+                out.extend(vals.iter().cloned());
+            }
+        }
+        out.sort();
+        out.dedup();
+        Some(out)
     }
 
     /// The compiled rules, in input order.
@@ -421,21 +457,22 @@ impl Engine {
     pub fn matching_rules(&self, e: &Event, out: &mut Vec<u32>) {
         let start = out.len();
         let index_ok = self.index_ok(&e.index);
+        // every look-up below reads this one walk of the document
+        let doc = FlatView::new(&self.prefilter.fields, &e.source);
         let check = |r: usize| {
             index_ok[r]
                 && self.rules[r]
                     .filters
                     .iter()
-                    .any(|f| harrier_eql::eval::matches(f, &e.source))
+                    .any(|f| harrier_eql::eval::matches(f, &doc))
         };
         for &r in &self.prefilter.any_category {
             if check(r) {
                 out.push(r as u32);
             }
         }
-        let cat_path = FieldPath::new("event.category");
         let mut cats: Vec<&str> = Vec::new();
-        harrier_event::visit(&e.source, &cat_path, &mut |v| {
+        doc.visit(&self.prefilter.category, &mut |v| {
             if let Value::String(c) = v {
                 cats.push(c.as_str());
             }
@@ -449,7 +486,7 @@ impl Engine {
         // rules with a literal condition: only those the event's values name
         let mut key = String::new();
         for (fi, path) in self.prefilter.literal_fields.iter().enumerate() {
-            harrier_event::visit(&e.source, path, &mut |v| {
+            doc.visit(path, &mut |v| {
                 key.clear();
                 match v {
                     Value::String(s) if s.is_ascii() => {

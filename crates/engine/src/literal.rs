@@ -9,6 +9,7 @@
 
 use harrier_eql::expr::CExpr;
 use harrier_eql::pattern::Matcher;
+use harrier_eql::schema::DataType;
 use harrier_eql::syntax::ast::CmpOp;
 use harrier_eql::value::Val;
 
@@ -84,7 +85,7 @@ pub fn required(f: &CExpr, category_field: &str) -> Option<Literals> {
                 return None;
             };
             let path = fa.path.as_str();
-            if path == category_field {
+            if path == category_field || !textual(fa) {
                 return None;
             }
             let mut vals = Vec::new();
@@ -102,12 +103,19 @@ pub fn required(f: &CExpr, category_field: &str) -> Option<Literals> {
     }
 }
 
+/// Fields compared as the text the document holds. An ip, date, version or
+/// number field compares parsed values (`::1` equals `0:0:0:0:0:0:0:1`), so a
+/// literal's text says nothing certain about the document's.
+fn textual(fa: &harrier_eql::expr::FieldAccess) -> bool {
+    matches!(fa.ty, DataType::Keyword | DataType::Unknown)
+}
+
 fn leaf(target: &CExpr, list: &[CExpr], category_field: &str) -> Option<Literals> {
     let CExpr::Field(fa) = target else {
         return None;
     };
     let path = fa.path.as_str();
-    if path == category_field {
+    if path == category_field || !textual(fa) {
         return None;
     }
     let mut vals = Vec::new();

@@ -19,15 +19,15 @@ use crate::pattern::eq_fold;
 use crate::schema::DataType;
 use crate::syntax::ast::{ArithOp, CmpOp};
 use crate::value::{compare_versions, from_json, parse_date, DateRes, Val};
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::net::IpAddr;
 
-type Doc = Map<String, Json>;
+type Doc<'d> = dyn harrier_event::Document + 'd;
 
 /// Does the document match the predicate (query context)?
-pub fn matches(c: &CExpr, doc: &Doc) -> bool {
+pub fn matches(c: &CExpr, doc: &Doc<'_>) -> bool {
     match c {
         CExpr::Lit(v) => matches!(v, Val::Bool(true)),
         CExpr::And(v) => v.iter().all(|e| matches(e, doc)),
@@ -103,7 +103,7 @@ pub fn matches(c: &CExpr, doc: &Doc) -> bool {
     }
 }
 
-fn leaf_cmp(op: CmpOp, a: &CExpr, b: &CExpr, doc: &Doc) -> bool {
+fn leaf_cmp(op: CmpOp, a: &CExpr, b: &CExpr, doc: &Doc<'_>) -> bool {
     let CExpr::Field(f) = a else { return false };
     match op {
         CmpOp::Neq => !any_value(f, doc, &mut |v| {
@@ -174,8 +174,8 @@ fn borrow<'a>(v: &'a Val<'_>) -> Val<'a> {
 
 /// Calls `f` with each value of the field (doc-values view: nulls dropped
 /// unless the mapping has a `null_value`); true as soon as `f` is.
-pub fn any_value<'a>(f: &FieldAccess, doc: &'a Doc, pred: &mut dyn FnMut(Val<'a>) -> bool) -> bool {
-    harrier_event::visit(doc, &f.path, &mut |j: &'a Json| {
+pub fn any_value<'a>(f: &FieldAccess, doc: &'a Doc<'a>, pred: &mut dyn FnMut(Val<'a>) -> bool) -> bool {
+    doc.visit(&f.path, &mut |j: &'a Json| {
         if j.is_null() {
             match &f.null_value {
                 Some(nv) => match from_json(nv, f.ty) {
@@ -204,7 +204,7 @@ pub fn any_value<'a>(f: &FieldAccess, doc: &'a Doc, pred: &mut dyn FnMut(Val<'a>
 }
 
 /// All values of a field in doc-values order (sorted, duplicates removed).
-pub fn field_values<'a>(f: &FieldAccess, doc: &'a Doc) -> Vec<Val<'a>> {
+pub fn field_values<'a>(f: &FieldAccess, doc: &'a Doc<'a>) -> Vec<Val<'a>> {
     let mut out: Vec<Val<'a>> = Vec::new();
     any_value(f, doc, &mut |v| {
         out.push(v);
@@ -270,7 +270,7 @@ fn cmp_ip(a: &IpAddr, b: &IpAddr) -> Ordering {
 }
 
 /// Script-context evaluation (three-valued).
-pub fn eval<'a>(c: &'a CExpr, doc: &'a Doc) -> Val<'a> {
+pub fn eval<'a>(c: &'a CExpr, doc: &'a Doc<'a>) -> Val<'a> {
     match c {
         CExpr::Lit(v) => borrow(v),
         CExpr::Field(f) => first_value(f, doc),
@@ -368,7 +368,7 @@ pub fn eval<'a>(c: &'a CExpr, doc: &'a Doc) -> Val<'a> {
     }
 }
 
-fn first_value<'a>(f: &FieldAccess, doc: &'a Doc) -> Val<'a> {
+fn first_value<'a>(f: &FieldAccess, doc: &'a Doc<'a>) -> Val<'a> {
     let mut best: Option<Val<'a>> = None;
     any_value(f, doc, &mut |v| {
         match &best {
@@ -434,7 +434,7 @@ fn char_index_of(hay: &str, needle: &str, from_char: usize) -> Option<usize> {
         .map(|b| hay[..byte_from + b].chars().count())
 }
 
-fn call<'a>(func: Func, ci: bool, args: &'a [CExpr], doc: &'a Doc) -> Val<'a> {
+fn call<'a>(func: Func, ci: bool, args: &'a [CExpr], doc: &'a Doc<'a>) -> Val<'a> {
     let vals: Vec<Val<'a>> = args.iter().map(|a| eval(a, doc)).collect();
     let fold = |s: Cow<'a, str>| -> Cow<'a, str> {
         if ci {
@@ -711,7 +711,7 @@ impl KeyVal {
 /// Every value a key expression has for a document: all values of a
 /// multi-valued field (sorted, distinct), or the expression's single value.
 /// Empty when the key is null and not optional.
-pub fn key_values(e: &CExpr, optional: bool, doc: &Doc) -> Vec<KeyVal> {
+pub fn key_values(e: &CExpr, optional: bool, doc: &Doc<'_>) -> Vec<KeyVal> {
     let vals: Vec<KeyVal> = match e {
         CExpr::Field(f) => field_values(f, doc).iter().map(KeyVal::from_val).collect(),
         other => {
@@ -732,7 +732,7 @@ pub fn key_values(e: &CExpr, optional: bool, doc: &Doc) -> Vec<KeyVal> {
 
 /// The timestamp of an event read through its field, as nanoseconds. A field
 /// the schema does not type is read as a date.
-pub fn timestamp_of(f: &FieldAccess, doc: &Doc) -> Option<i128> {
+pub fn timestamp_of(f: &FieldAccess, doc: &Doc<'_>) -> Option<i128> {
     let mut best: Option<i128> = None;
     any_value(f, doc, &mut |v| {
         let ts = match v {
@@ -750,6 +750,6 @@ pub fn timestamp_of(f: &FieldAccess, doc: &Doc) -> Option<i128> {
 }
 
 /// The smallest value of a field (how a script reads a multi-valued field).
-pub fn field_min<'a>(f: &FieldAccess, doc: &'a Doc) -> Val<'a> {
+pub fn field_min<'a>(f: &FieldAccess, doc: &'a Doc<'a>) -> Val<'a> {
     first_value(f, doc)
 }

@@ -7,9 +7,11 @@
 //! dotted keys are interchangeable, and arrays (also arrays of objects) make
 //! a field multi-valued.
 
+pub mod flat;
 mod path;
 pub mod projection;
 
+pub use flat::{Document, FieldIndex, FlatView};
 pub use path::{lookup, lookup_first, visit, FieldPath};
 pub use serde_json::{Map, Value};
 

@@ -2,11 +2,16 @@ use serde_json::{Map, Value};
 use std::fmt;
 
 /// A dotted field path such as `process.parent.name`, split once into segments.
+///
+/// Every path also carries a process-wide id (the same text always gets the
+/// same id, see [`crate::flat`]), so that a [`crate::FlatView`] answers a
+/// look-up with an array index instead of hashing the path's segments.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FieldPath {
     text: Box<str>,
     /// Byte offsets of each segment's end in `text` (the last one is `text.len()`).
     ends: Box<[u32]>,
+    id: u32,
 }
 
 impl FieldPath {
@@ -16,11 +21,17 @@ impl FieldPath {
         FieldPath {
             text: text.into(),
             ends: ends.into(),
+            id: crate::flat::intern(text),
         }
     }
 
     pub fn as_str(&self) -> &str {
         &self.text
+    }
+
+    /// The path's process-wide id.
+    pub fn id(&self) -> u32 {
+        self.id
     }
 
     pub fn segments(&self) -> impl Iterator<Item = &str> + '_ {
@@ -44,6 +55,13 @@ impl FieldPath {
             self.ends[from - 1] as usize + 1
         };
         &self.text[start..self.ends[to - 1] as usize]
+    }
+}
+
+impl Default for FieldPath {
+    /// The empty path (names no field).
+    fn default() -> FieldPath {
+        FieldPath::new("")
     }
 }
 

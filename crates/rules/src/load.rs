@@ -62,25 +62,11 @@ pub fn load_rules<P: AsRef<Path>>(paths: &[P]) -> (Vec<Rule>, Vec<RuleProblem>) 
     load_rules_with(paths, LoadOptions::default())
 }
 
-/// [`load_rules`] with options.
-pub fn load_rules_with<P: AsRef<Path>>(
-    paths: &[P],
-    options: LoadOptions<'_>,
-) -> (Vec<Rule>, Vec<RuleProblem>) {
-    let mut files = Vec::new();
-    let mut problems = Vec::new();
-    for p in paths {
-        let p = p.as_ref();
-        if p.is_dir() {
-            collect_dir(p, &mut files, &mut problems);
-        } else if p.exists() {
-            files.push(p.to_path_buf());
-        } else {
-            problems.push(file_problem(p, "no such file or directory".to_owned()));
-        }
-    }
+/// The rules in `files`, in order, and the problems met.
+fn parse_files(files: &[std::path::PathBuf]) -> (Vec<Rule>, Vec<RuleProblem>) {
     let mut rules = Vec::new();
-    for f in &files {
+    let mut problems = Vec::new();
+    for f in files {
         let name: Arc<str> = f.display().to_string().into();
         let text = match std::fs::read_to_string(f) {
             Ok(t) => t,
@@ -99,6 +85,46 @@ pub fn load_rules_with<P: AsRef<Path>>(
                 Err(p) => problems.push(p),
             }
         }
+    }
+    (rules, problems)
+}
+
+/// [`load_rules`] with options.
+pub fn load_rules_with<P: AsRef<Path>>(
+    paths: &[P],
+    options: LoadOptions<'_>,
+) -> (Vec<Rule>, Vec<RuleProblem>) {
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    for p in paths {
+        let p = p.as_ref();
+        if p.is_dir() {
+            collect_dir(p, &mut files, &mut problems);
+        } else if p.exists() {
+            files.push(p.to_path_buf());
+        } else {
+            problems.push(file_problem(p, "no such file or directory".to_owned()));
+        }
+    }
+    // files are independent: parse them on every core, keeping file order
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, files.len().max(1));
+    let per = files.len().div_ceil(threads).max(1);
+    let parsed: Vec<(Vec<Rule>, Vec<RuleProblem>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = files
+            .chunks(per)
+            .map(|chunk| s.spawn(move || parse_files(chunk)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let mut rules = Vec::new();
+    for (rs, ps) in parsed {
+        rules.extend(rs);
+        problems.extend(ps);
     }
     let mut seen: HashMap<String, Arc<str>> = HashMap::new();
     let mut kept = Vec::with_capacity(rules.len());

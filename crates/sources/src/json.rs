@@ -94,6 +94,14 @@ pub(crate) fn read_objects(reader: Box<dyn Read + '_>, name: Arc<str>, sink: &mu
     }
 }
 
+/// One NDJSON line (with or without its line end): its events, or a skip.
+pub(crate) fn parse_line(line: &[u8], locator: Locator, name: &Arc<str>, sink: &mut Sink) {
+    match serde_json::from_slice::<Value>(trim_eol(line)) {
+        Ok(v) => emit(v, locator, name, sink),
+        Err(e) => sink.skip(name, locator, format!("invalid JSON: {e}")),
+    }
+}
+
 fn is_blank(line: &[u8]) -> bool {
     strip_bom(line).iter().all(|b| b.is_ascii_whitespace())
 }

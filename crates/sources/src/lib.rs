@@ -19,10 +19,12 @@ mod csv_input;
 pub mod defender;
 mod evtx_input;
 mod json;
+mod parallel;
 mod sysmon;
 mod winlog;
 
 pub use cmdline::split_command_line;
+pub use parallel::LineFilter;
 pub use defender::{columns, ip_address_type, to_defender, DefenderRow, DefenderTable, KustoType};
 
 use harrier_event::{Event, Locator, Origin};
@@ -36,11 +38,16 @@ use std::sync::Arc;
 pub struct ReadOptions {
     /// Walk directories recursively (default); otherwise read only their direct files.
     pub recursive: bool,
+    /// Worker threads for [`read_paths_with`]; 0 means one per core.
+    pub threads: usize,
 }
 
 impl Default for ReadOptions {
     fn default() -> Self {
-        ReadOptions { recursive: true }
+        ReadOptions {
+            recursive: true,
+            threads: 0,
+        }
     }
 }
 
@@ -62,6 +69,8 @@ pub struct Summary {
     pub skipped: u64,
     /// Files that could not be read at all (missing, unknown format, bad header).
     pub failed_files: u64,
+    /// NDJSON lines a [`LineFilter`] passed over without parsing them.
+    pub passed_over: u64,
 }
 
 /// Reads every path (file, directory walked recursively, or "-" for stdin), detecting each
@@ -106,6 +115,87 @@ pub fn read_paths(
         }
     }
     summary
+}
+
+/// Like [`read_paths`], on every core where the input allows it: plain NDJSON
+/// files are cut into blocks that worker threads parse (see [`parallel`]),
+/// after `filter` (if any) has passed over the lines that cannot matter.
+/// `map` runs where the event is parsed (on a worker for NDJSON files) and
+/// decides what reaches `on_item`; items arrive in input order, as events do
+/// from [`read_paths`]. Other inputs are read as [`read_paths`] reads them.
+pub fn read_paths_with<T: Send>(
+    paths: &[PathBuf],
+    opts: &ReadOptions,
+    filter: Option<&LineFilter<'_>>,
+    map: &(dyn Fn(Event) -> Option<T> + Sync),
+    on_item: &mut dyn FnMut(T),
+    on_skip: &mut dyn FnMut(Skip),
+) -> Summary {
+    let workers = match opts.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let mut summary = Summary::default();
+    // events of the sequential readers go through `map` as they arrive
+    let sequential = |input: Input, on_item: &mut dyn FnMut(T), summary: &mut Summary, on_skip: &mut dyn FnMut(Skip)| {
+        let mut on_event = |e: Event| {
+            if let Some(t) = map(e) {
+                on_item(t);
+            }
+        };
+        let mut sink = Sink {
+            on_event: &mut on_event,
+            on_skip,
+            summary,
+        };
+        match input {
+            Input::Stdin => {
+                let stdin = io::stdin();
+                let lock = stdin.lock();
+                read_stream(Box::new(lock), Arc::from("-"), &mut sink);
+            }
+            Input::File(path) => read_file(path, &mut sink),
+            Input::Failed(path, e) => sink.fail_file(
+                &file_name(path),
+                Locator::Line(0),
+                format!("cannot read: {e}"),
+            ),
+        }
+    };
+    for path in paths {
+        summary.files += 1;
+        if path.as_os_str() == "-" {
+            sequential(Input::Stdin, on_item, &mut summary, on_skip);
+            continue;
+        }
+        let mut files = Vec::new();
+        if let Err(e) = collect_files(path, opts.recursive, &mut files) {
+            sequential(Input::Failed(path, e), on_item, &mut summary, on_skip);
+            continue;
+        }
+        summary.files -= 1;
+        for file in files {
+            summary.files += 1;
+            if workers > 1 && parallel::is_ndjson(&file) {
+                let mut no_events = |_: Event| {};
+                let mut sink = Sink {
+                    on_event: &mut no_events,
+                    on_skip,
+                    summary: &mut summary,
+                };
+                parallel::read_ndjson(&file, file_name(&file), workers, filter, map, on_item, &mut sink);
+            } else {
+                sequential(Input::File(&file), on_item, &mut summary, on_skip);
+            }
+        }
+    }
+    summary
+}
+
+enum Input<'p> {
+    Stdin,
+    File(&'p Path),
+    Failed(&'p Path, io::Error),
 }
 
 /// Reads one in-memory input (any format [`read_paths`] accepts, detected from

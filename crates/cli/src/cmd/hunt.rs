@@ -11,7 +11,9 @@ use harrier_engine::{parse_severity, parse_time, Engine, EngineOptions};
 use harrier_event::Event;
 use harrier_rules::exceptions::{load_exception_lists, ExceptionLists};
 use harrier_rules::{load_rules, Rule, RuleProblem};
-use harrier_sources::{read_paths, ReadOptions};
+use harrier_engine::raw::RawFilter;
+use harrier_sources::{read_paths_with, LineFilter, ReadOptions};
+use std::sync::atomic::{AtomicU64, Ordering};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -72,6 +74,11 @@ pub struct Args {
     /// Also run deprecated rules
     #[arg(long)]
     include_deprecated: bool,
+    /// Parse every NDJSON line, also those in which no rule's literal value
+    /// occurs (by default they are passed over unparsed, so malformed JSON
+    /// among them is not reported)
+    #[arg(long)]
+    no_prefilter: bool,
     /// No progress, warnings or summary on standard error
     #[arg(long, short = 'q')]
     quiet: bool,
@@ -147,27 +154,39 @@ pub fn run(args: Args) -> Result<ExitCode> {
     } else {
         None
     };
-    // only events some rule can use are kept, so memory follows the matches, not the input
+    // Only events some rule can use are kept, so memory follows the matches,
+    // not the input. NDJSON lines in which no rule's literal value occurs are
+    // passed over unparsed (engine::raw), and the rest are parsed and matched
+    // on every core.
+    let raw = if args.no_prefilter {
+        RawFilter::new(None)
+    } else {
+        RawFilter::new(engine.literal_values())
+    };
+    let filter = |line: &[u8]| raw.may_match(line);
+    let seen = AtomicU64::new(0);
+    let keep = |e: Event| {
+        let n = seen.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(b) = &bar {
+            if n & 1023 == 0 {
+                b.set_position(n);
+            }
+        }
+        let mut rules = Vec::new();
+        engine.matching_rules(&e, &mut rules);
+        (!rules.is_empty()).then_some((e, rules))
+    };
     let mut events: Vec<Event> = Vec::new();
     let mut matched: Vec<Vec<u32>> = Vec::new();
-    let mut seen: u64 = 0;
     let mut skip_lines = Vec::new();
-    let summary = read_paths(
+    let summary = read_paths_with(
         &args.paths,
         &ReadOptions::default(),
-        &mut |e| {
-            seen += 1;
-            let mut rules = Vec::new();
-            engine.matching_rules(&e, &mut rules);
-            if !rules.is_empty() {
-                events.push(e);
-                matched.push(rules);
-            }
-            if let Some(b) = &bar {
-                if seen & 1023 == 0 {
-                    b.set_position(seen);
-                }
-            }
+        (!raw.keeps_everything()).then_some(&filter as &LineFilter<'_>),
+        &keep,
+        &mut |(e, rules)| {
+            events.push(e);
+            matched.push(rules);
         },
         &mut |s| skip_lines.push(format!("{}: {}", s.origin, s.reason)),
     );
@@ -214,6 +233,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let facts = RunFacts {
         files: summary.files,
         events_read: summary.events,
+        passed_over: summary.passed_over,
         skipped: summary.skipped,
         failed_files: summary.failed_files,
         rule_problems: problems.len(),

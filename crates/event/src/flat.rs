@@ -1,0 +1,288 @@
+//! Flat views of documents: every value of the fields a rule set reads,
+//! found in one walk of the document and then looked up by array index.
+//!
+//! [`crate::visit`] resolves a path against a document each time it is asked:
+//! it hashes every segment (and every run of segments, since `{"a.b": 1}` and
+//! `{"a": {"b": 1}}` are the same field) at every level. With a thousand rules
+//! reading a few dozen fields each, that look-up is most of the cost of
+//! matching an event. A [`FieldIndex`] names the fields the rules read and
+//! gives each a slot; [`FlatView::new`] walks the document once, following
+//! only keys on the way to some named field, and records each value under its
+//! field's slot. A later look-up of a named path is an index into a table and
+//! a binary search over a few dozen entries; a path the index does not name
+//! falls back to the full walk, so answers never change, only their cost.
+//!
+//! The flattening follows Elasticsearch's reading of `_source` exactly as
+//! [`crate::visit`] does: nested objects and dotted keys are the same field,
+//! arrays (of values and of objects) are transparent, `null` values are kept,
+//! and an object is never a value of the path that ends at it.
+
+use crate::path::FieldPath;
+use ahash::AHashMap;
+use serde_json::{Map, Value};
+use std::sync::{OnceLock, RwLock};
+
+/// Anything field paths can be looked up in.
+pub trait Document {
+    /// Calls `f` with every value at `path` (arrays flattened, `null` kept),
+    /// stopping early when `f` returns `true`. Returns whether it stopped early.
+    fn visit<'a>(&'a self, path: &FieldPath, f: &mut dyn FnMut(&'a Value) -> bool) -> bool;
+}
+
+impl Document for Map<String, Value> {
+    fn visit<'a>(&'a self, path: &FieldPath, f: &mut dyn FnMut(&'a Value) -> bool) -> bool {
+        crate::path::visit(self, path, f)
+    }
+}
+
+fn interner() -> &'static RwLock<AHashMap<Box<str>, u32>> {
+    static IDS: OnceLock<RwLock<AHashMap<Box<str>, u32>>> = OnceLock::new();
+    IDS.get_or_init(|| RwLock::new(AHashMap::new()))
+}
+
+/// The process-wide id of a field path's text: equal texts, equal ids; ids are
+/// dense, from 0.
+pub fn intern(text: &str) -> u32 {
+    if let Ok(ids) = interner().read() {
+        if let Some(&id) = ids.get(text) {
+            return id;
+        }
+    }
+    let mut ids = match interner().write() {
+        Ok(ids) => ids,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    let next = ids.len() as u32;
+    *ids.entry(text.into()).or_insert(next)
+}
+
+const NONE: u16 = u16::MAX;
+
+#[derive(Debug, Default)]
+struct Node {
+    children: AHashMap<Box<str>, Node>,
+    slot: Option<u16>,
+}
+
+impl Node {
+    /// Follows a key, which may itself contain dots, from this node.
+    fn step(&self, key: &str) -> Option<&Node> {
+        if !key.contains('.') {
+            return self.children.get(key);
+        }
+        let mut node = self;
+        for seg in key.split('.') {
+            node = node.children.get(seg)?;
+        }
+        Some(node)
+    }
+}
+
+/// A set of field paths, each with a slot (see the module documentation).
+#[derive(Debug, Default)]
+pub struct FieldIndex {
+    root: Node,
+    /// Slot of each interned path id; `NONE` for paths not in the set.
+    slot_of_id: Vec<u16>,
+    len: usize,
+}
+
+impl FieldIndex {
+    /// The index of the given paths (duplicates ignored; at most 65,534).
+    pub fn new<'p>(paths: impl IntoIterator<Item = &'p FieldPath>) -> FieldIndex {
+        let mut index = FieldIndex::default();
+        for p in paths {
+            if index.slot(p).is_some() || index.len >= NONE as usize {
+                continue;
+            }
+            let slot = index.len as u16;
+            index.len += 1;
+            let mut node = &mut index.root;
+            for seg in p.segments() {
+                node = node.children.entry(seg.into()).or_default();
+            }
+            node.slot = Some(slot);
+            let id = p.id() as usize;
+            if index.slot_of_id.len() <= id {
+                index.slot_of_id.resize(id + 1, NONE);
+            }
+            index.slot_of_id[id] = slot;
+        }
+        index
+    }
+
+    /// Number of paths in the index.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn slot(&self, path: &FieldPath) -> Option<u16> {
+        match self.slot_of_id.get(path.id() as usize) {
+            Some(&s) if s != NONE => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// A document together with the values of an index's fields (see the module
+/// documentation). Implements [`Document`] with the same answers as the
+/// document itself.
+pub struct FlatView<'a> {
+    index: &'a FieldIndex,
+    doc: &'a Map<String, Value>,
+    /// (slot, value), ordered by slot and, within a slot, by document order.
+    entries: Vec<(u16, &'a Value)>,
+}
+
+impl<'a> FlatView<'a> {
+    pub fn new(index: &'a FieldIndex, doc: &'a Map<String, Value>) -> FlatView<'a> {
+        let mut entries = Vec::with_capacity(32);
+        walk(&index.root, doc, &mut entries);
+        // stable: values of one field keep their document order
+        entries.sort_by_key(|&(slot, _)| slot);
+        FlatView {
+            index,
+            doc,
+            entries,
+        }
+    }
+
+    /// The document the view was made from.
+    pub fn document(&self) -> &'a Map<String, Value> {
+        self.doc
+    }
+
+    fn values_of(&self, slot: u16) -> &[(u16, &'a Value)] {
+        let start = self.entries.partition_point(|&(s, _)| s < slot);
+        let end = start + self.entries[start..].partition_point(|&(s, _)| s == slot);
+        &self.entries[start..end]
+    }
+}
+
+fn walk<'a>(node: &Node, obj: &'a Map<String, Value>, out: &mut Vec<(u16, &'a Value)>) {
+    for (key, value) in obj {
+        if let Some(next) = node.step(key) {
+            record(next, value, out);
+        }
+    }
+}
+
+fn record<'a>(node: &Node, value: &'a Value, out: &mut Vec<(u16, &'a Value)>) {
+    match value {
+        Value::Object(o) => walk(node, o, out),
+        Value::Array(items) => {
+            for item in items {
+                record(node, item, out);
+            }
+        }
+        _ => {
+            if let Some(slot) = node.slot {
+                out.push((slot, value));
+            }
+        }
+    }
+}
+
+impl Document for FlatView<'_> {
+    fn visit<'b>(&'b self, path: &FieldPath, f: &mut dyn FnMut(&'b Value) -> bool) -> bool {
+        match self.index.slot(path) {
+            Some(slot) => self.values_of(slot).iter().any(|&(_, v)| f(v)),
+            None => crate::path::visit(self.doc, path, f),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn all(d: &dyn Document, path: &FieldPath) -> Vec<Value> {
+        let mut out = Vec::new();
+        d.visit(path, &mut |v| {
+            out.push(v.clone());
+            false
+        });
+        out
+    }
+
+    #[test]
+    fn same_text_same_id() {
+        assert_eq!(
+            FieldPath::new("process.name").id(),
+            FieldPath::new("process.name").id()
+        );
+        assert_ne!(
+            FieldPath::new("process.name").id(),
+            FieldPath::new("process.pid").id()
+        );
+    }
+
+    #[test]
+    fn view_answers_like_the_document() {
+        let doc = json!({
+            "process": {"name": "a.exe", "args": ["x", ["y"]], "parent.name": "p"},
+            "process.pid": 4,
+            "event": {"category": ["process", "network"]},
+            "list": [{"k": 1}, {"k": null}, {"j": 2}],
+            "obj": {"inner": 1},
+        });
+        let Value::Object(doc) = doc else { panic!() };
+        let named: Vec<FieldPath> = [
+            "process.name",
+            "process.args",
+            "process.parent.name",
+            "process.pid",
+            "event.category",
+            "list.k",
+            "obj",
+        ]
+        .iter()
+        .map(|p| FieldPath::new(p))
+        .collect();
+        let index = FieldIndex::new(&named);
+        let view = FlatView::new(&index, &doc);
+        for p in named.iter().chain([&FieldPath::new("not.named"), &FieldPath::new("list.j")]) {
+            assert_eq!(all(&view, p), all(&doc, p), "{p}");
+        }
+        assert_eq!(all(&view, &FieldPath::new("process.args")), vec![json!("x"), json!("y")]);
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<i32>().prop_map(|n| json!(n)),
+            "[a-c]{0,2}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                prop::collection::vec(("[ab](\\.[ab])?", inner), 0..4)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Whatever the document's shape, a view gives the values the document gives.
+        #[test]
+        fn view_equals_document(doc in json_value()) {
+            let Value::Object(doc) = doc else { return Ok(()) };
+            let paths: Vec<FieldPath> = ["a", "b", "a.a", "a.b", "b.a", "a.a.b", "b.b.a"]
+                .iter().map(|p| FieldPath::new(p)).collect();
+            let index = FieldIndex::new(&paths[..4]);
+            let view = FlatView::new(&index, &doc);
+            // the same values; their order may differ where a document mixes
+            // dotted and nested keys for one field (evaluation never depends on it)
+            let sorted = |mut v: Vec<Value>| { v.sort_by_key(|x| x.to_string()); v };
+            for p in &paths {
+                prop_assert_eq!(sorted(all(&view, p)), sorted(all(&doc, p)), "{}", p);
+            }
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! NDJSON files on every core, with an optional per-line prefilter.
+//!
+//! The calling thread reads the file in blocks cut at line ends and counts
+//! each block's lines (so every event keeps its exact line number); worker
+//! threads take blocks, pass over the lines the prefilter rejects without
+//! parsing them, parse the rest, build their events exactly as the
+//! sequential reader does ([`crate::json`]) and apply the caller's `map`.
+//! Results come back to the calling thread and are delivered in block order,
+//! so the caller sees events in file order, as from [`crate::read_paths`].
+//!
+//! A file is read this way only when it is a regular, uncompressed file whose
+//! first non-blank line is a whole JSON document; everything else goes
+//! through the sequential readers with `map` applied as events arrive.
+
+use crate::{json, Sink, Skip, Summary};
+use harrier_event::{Event, Locator};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+/// Decides from a line's raw bytes whether any of its events can matter to
+/// the caller; `false` passes the line over unparsed (counted in
+/// [`Summary::passed_over`]). It must only say `false` when certain.
+pub type LineFilter<'f> = dyn Fn(&[u8]) -> bool + Sync + 'f;
+
+const BLOCK: usize = 4 << 20;
+
+/// Is `path` a plain NDJSON file (its first non-blank line a whole JSON
+/// document)? Reads at most the first line.
+pub(crate) fn is_ndjson(path: &Path) -> bool {
+    let Ok(mut f) = File::open(path) else {
+        return false;
+    };
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; 1 << 16];
+    loop {
+        let n = match f.read(&mut chunk) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => n,
+        };
+        buf.extend_from_slice(&chunk[..n]);
+        let text = buf.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&buf);
+        let start = text.iter().position(|b| !b.is_ascii_whitespace());
+        let Some(start) = start else { continue };
+        if text[start] != b'{' {
+            return false;
+        }
+        if let Some(end) = memchr::memchr(b'\n', &text[start..]) {
+            let line = &text[start..start + end];
+            return serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok();
+        }
+        if buf.len() > 64 << 20 {
+            return false;
+        }
+    }
+}
+
+struct Job {
+    seq: u64,
+    first_line: u64,
+    bytes: Vec<u8>,
+}
+
+struct Done<T> {
+    seq: u64,
+    items: Vec<T>,
+    skips: Vec<Skip>,
+    summary: Summary,
+}
+
+/// Reads one NDJSON file on `workers` threads (see the module documentation).
+pub(crate) fn read_ndjson<T: Send>(
+    path: &Path,
+    name: Arc<str>,
+    workers: usize,
+    filter: Option<&LineFilter<'_>>,
+    map: &(dyn Fn(Event) -> Option<T> + Sync),
+    on_item: &mut dyn FnMut(T),
+    sink: &mut Sink,
+) {
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            sink.fail_file(&name, Locator::Line(0), format!("cannot open: {e}"));
+            return;
+        }
+    };
+    let workers = workers.max(1);
+    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(workers * 2);
+    let job_rx = Mutex::new(job_rx);
+    let (done_tx, done_rx) = mpsc::channel::<Done<T>>();
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            let done_tx = done_tx.clone();
+            let job_rx = &job_rx;
+            let name = name.clone();
+            s.spawn(move || loop {
+                let job = match job_rx.lock() {
+                    Ok(rx) => rx.recv(),
+                    Err(_) => return,
+                };
+                let Ok(job) = job else { return };
+                let done = work(job, &name, filter, map);
+                if done_tx.send(done).is_err() {
+                    return;
+                }
+            });
+        }
+        drop(done_tx);
+
+        let mut pending: BTreeMap<u64, Done<T>> = BTreeMap::new();
+        let mut next_out = 0u64;
+        let mut drain = |pending: &mut BTreeMap<u64, Done<T>>,
+                         sink: &mut Sink,
+                         on_item: &mut dyn FnMut(T)| {
+            while let Ok(d) = done_rx.try_recv() {
+                pending.insert(d.seq, d);
+            }
+            flush(pending, &mut next_out, sink, on_item);
+        };
+        let mut seq = 0u64;
+        let mut line = 1u64;
+        let mut carry: Vec<u8> = Vec::new();
+        let mut at_start = true;
+        loop {
+            let mut buf = std::mem::take(&mut carry);
+            let filled = buf.len();
+            buf.resize(filled + BLOCK, 0);
+            let n = match read_full(&mut file, &mut buf[filled..]) {
+                Ok(n) => n,
+                Err(e) => {
+                    buf.truncate(filled);
+                    send_block(&job_tx, &mut seq, &mut line, buf);
+                    drain(&mut pending, sink, on_item);
+                    sink.skip(
+                        &name,
+                        Locator::Line(line),
+                        format!("read error, input ends here: {e}"),
+                    );
+                    break;
+                }
+            };
+            buf.truncate(filled + n);
+            if at_start {
+                at_start = false;
+                if buf.starts_with(b"\xef\xbb\xbf") {
+                    buf[..3].fill(b' ');
+                }
+            }
+            if n == 0 {
+                // end of file: the last line may lack its newline
+                if !buf.is_empty() {
+                    send_block(&job_tx, &mut seq, &mut line, buf);
+                }
+                break;
+            }
+            match memchr::memrchr(b'\n', &buf) {
+                Some(end) => {
+                    carry = buf[end + 1..].to_vec();
+                    buf.truncate(end + 1);
+                    send_block(&job_tx, &mut seq, &mut line, buf);
+                }
+                // a line longer than a block: keep reading it
+                None => carry = buf,
+            }
+            drain(&mut pending, sink, on_item);
+        }
+        drop(job_tx);
+        drain(&mut pending, sink, on_item);
+        // the workers end when the job channel is empty and closed
+        for d in done_rx.iter() {
+            pending.insert(d.seq, d);
+            flush(&mut pending, &mut next_out, sink, on_item);
+        }
+    });
+}
+
+/// Delivers the finished blocks that come next in file order.
+fn flush<T>(
+    pending: &mut BTreeMap<u64, Done<T>>,
+    next_out: &mut u64,
+    sink: &mut Sink,
+    on_item: &mut dyn FnMut(T),
+) {
+    while let Some(d) = pending.remove(next_out) {
+        *next_out += 1;
+        sink.summary.events += d.summary.events;
+        sink.summary.passed_over += d.summary.passed_over;
+        for skip in d.skips {
+            sink.skip(&skip.origin.file, skip.origin.locator, skip.reason);
+        }
+        for item in d.items {
+            on_item(item);
+        }
+    }
+}
+
+fn send_block(tx: &mpsc::SyncSender<Job>, seq: &mut u64, line: &mut u64, bytes: Vec<u8>) {
+    let lines = memchr::memchr_iter(b'\n', &bytes).count() as u64;
+    let job = Job {
+        seq: *seq,
+        first_line: *line,
+        bytes,
+    };
+    *seq += 1;
+    *line += lines;
+    // the workers only stop when this sender is dropped
+    let _ = tx.send(job);
+}
+
+fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+fn work<T>(
+    job: Job,
+    name: &Arc<str>,
+    filter: Option<&LineFilter<'_>>,
+    map: &(dyn Fn(Event) -> Option<T> + Sync),
+) -> Done<T> {
+    let mut items = Vec::new();
+    let mut skips = Vec::new();
+    let mut summary = Summary::default();
+    {
+        let mut on_event = |e: Event| {
+            if let Some(t) = map(e) {
+                items.push(t);
+            }
+        };
+        let mut on_skip = |s: Skip| skips.push(s);
+        let mut sink = Sink {
+            on_event: &mut on_event,
+            on_skip: &mut on_skip,
+            summary: &mut summary,
+        };
+        let mut line_no = job.first_line;
+        let mut start = 0usize;
+        let bytes = &job.bytes;
+        while start < bytes.len() {
+            let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+            let line = &bytes[start..end];
+            start = end + 1;
+            let this = line_no;
+            line_no += 1;
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            if filter.is_some_and(|f| !f(line)) {
+                sink.summary.passed_over += 1;
+                continue;
+            }
+            json::parse_line(line, Locator::Line(this), name, &mut sink);
+        }
+    }
+    Done {
+        seq: job.seq,
+        items,
+        skips,
+        summary,
+    }
+}
