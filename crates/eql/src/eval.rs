@@ -174,7 +174,11 @@ fn borrow<'a>(v: &'a Val<'_>) -> Val<'a> {
 
 /// Calls `f` with each value of the field (doc-values view: nulls dropped
 /// unless the mapping has a `null_value`); true as soon as `f` is.
-pub fn any_value<'a>(f: &FieldAccess, doc: &'a Doc<'a>, pred: &mut dyn FnMut(Val<'a>) -> bool) -> bool {
+pub fn any_value<'a>(
+    f: &FieldAccess,
+    doc: &'a Doc<'a>,
+    pred: &mut dyn FnMut(Val<'a>) -> bool,
+) -> bool {
     doc.visit(&f.path, &mut |j: &'a Json| {
         if j.is_null() {
             match &f.null_value {

@@ -247,10 +247,16 @@ mod tests {
         .collect();
         let index = FieldIndex::new(&named);
         let view = FlatView::new(&index, &doc);
-        for p in named.iter().chain([&FieldPath::new("not.named"), &FieldPath::new("list.j")]) {
+        for p in named
+            .iter()
+            .chain([&FieldPath::new("not.named"), &FieldPath::new("list.j")])
+        {
             assert_eq!(all(&view, p), all(&doc, p), "{p}");
         }
-        assert_eq!(all(&view, &FieldPath::new("process.args")), vec![json!("x"), json!("y")]);
+        assert_eq!(
+            all(&view, &FieldPath::new("process.args")),
+            vec![json!("x"), json!("y")]
+        );
     }
 
     fn json_value() -> impl Strategy<Value = Value> {

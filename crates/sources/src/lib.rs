@@ -24,8 +24,8 @@ mod sysmon;
 mod winlog;
 
 pub use cmdline::split_command_line;
-pub use parallel::LineFilter;
 pub use defender::{columns, ip_address_type, to_defender, DefenderRow, DefenderTable, KustoType};
+pub use parallel::LineFilter;
 
 use harrier_event::{Event, Locator, Origin};
 use std::fs::File;
@@ -137,7 +137,10 @@ pub fn read_paths_with<T: Send>(
     };
     let mut summary = Summary::default();
     // events of the sequential readers go through `map` as they arrive
-    let sequential = |input: Input, on_item: &mut dyn FnMut(T), summary: &mut Summary, on_skip: &mut dyn FnMut(Skip)| {
+    let sequential = |input: Input,
+                      on_item: &mut dyn FnMut(T),
+                      summary: &mut Summary,
+                      on_skip: &mut dyn FnMut(Skip)| {
         let mut on_event = |e: Event| {
             if let Some(t) = map(e) {
                 on_item(t);
@@ -183,7 +186,15 @@ pub fn read_paths_with<T: Send>(
                     on_skip,
                     summary: &mut summary,
                 };
-                parallel::read_ndjson(&file, file_name(&file), workers, filter, map, on_item, &mut sink);
+                parallel::read_ndjson(
+                    &file,
+                    file_name(&file),
+                    workers,
+                    filter,
+                    map,
+                    on_item,
+                    &mut sink,
+                );
             } else {
                 sequential(Input::File(&file), on_item, &mut summary, on_skip);
             }

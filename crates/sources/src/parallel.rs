@@ -113,14 +113,13 @@ pub(crate) fn read_ndjson<T: Send>(
 
         let mut pending: BTreeMap<u64, Done<T>> = BTreeMap::new();
         let mut next_out = 0u64;
-        let mut drain = |pending: &mut BTreeMap<u64, Done<T>>,
-                         sink: &mut Sink,
-                         on_item: &mut dyn FnMut(T)| {
-            while let Ok(d) = done_rx.try_recv() {
-                pending.insert(d.seq, d);
-            }
-            flush(pending, &mut next_out, sink, on_item);
-        };
+        let mut drain =
+            |pending: &mut BTreeMap<u64, Done<T>>, sink: &mut Sink, on_item: &mut dyn FnMut(T)| {
+                while let Ok(d) = done_rx.try_recv() {
+                    pending.insert(d.seq, d);
+                }
+                flush(pending, &mut next_out, sink, on_item);
+            };
         let mut seq = 0u64;
         let mut line = 1u64;
         let mut carry: Vec<u8> = Vec::new();

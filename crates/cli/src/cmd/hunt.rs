@@ -7,17 +7,17 @@ use crate::alerts_out::{
 };
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
+use harrier_engine::raw::RawFilter;
 use harrier_engine::{parse_severity, parse_time, Engine, EngineOptions};
 use harrier_event::Event;
 use harrier_rules::exceptions::{load_exception_lists, ExceptionLists};
 use harrier_rules::{load_rules, Rule, RuleProblem};
-use harrier_engine::raw::RawFilter;
 use harrier_sources::{read_paths_with, LineFilter, ReadOptions};
-use std::sync::atomic::{AtomicU64, Ordering};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,0 +1,129 @@
+//! `read_paths_with`: NDJSON files on several threads give the same events,
+//! in the same order, with the same line numbers and skips as the sequential
+//! reader; a line filter passes lines over unparsed and counts them.
+
+use harrier_event::{Event, Locator};
+use harrier_sources::{read_paths, read_paths_with, LineFilter, ReadOptions, Skip};
+use std::path::PathBuf;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("harrier-parallel-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// About 12 MB of NDJSON (several 4 MB blocks), with blank lines, a malformed
+/// line, an Elasticsearch hit, a BOM and no newline after the last line.
+fn big_file(dir: &std::path::Path) -> PathBuf {
+    let mut text = String::from("\u{feff}");
+    for i in 0..60_000u32 {
+        match i % 10_007 {
+            5 => text.push_str("{\"broken\": \n"),
+            6 => text.push('\n'),
+            7 => text.push_str(&format!(
+                "{{\"_index\":\"logs-x\",\"_id\":\"h{i}\",\"_source\":{{\"n\":{i}}}}}\n"
+            )),
+            _ => text.push_str(&format!(
+                "{{\"@timestamp\":\"2024-05-06T08:00:00Z\",\"n\":{i},\"process\":{{\"name\":\"{}\",\"command_line\":\"{}\"}}}}\n",
+                if i % 1000 == 0 { "mshta.exe" } else { "svchost.exe" },
+                "x".repeat(150),
+            )),
+        }
+    }
+    text.push_str("{\"n\":\"last\"}");
+    let path = dir.join("events.ndjson");
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+fn key(e: &Event) -> (String, String, String, Option<String>) {
+    let line = match e.origin.locator {
+        Locator::Line(n) => n.to_string(),
+        other => format!("{other:?}"),
+    };
+    (
+        line,
+        serde_json::to_string(&e.source).expect("json"),
+        e.index.to_string(),
+        e.id.as_deref().map(str::to_owned),
+    )
+}
+
+fn skips(list: &[Skip]) -> Vec<String> {
+    list.iter()
+        .map(|s| format!("{}: {}", s.origin, s.reason))
+        .collect()
+}
+
+#[test]
+fn parallel_reading_equals_sequential_reading() {
+    let dir = scratch("equal");
+    let path = big_file(&dir);
+    let paths = vec![path];
+
+    let mut seq_events = Vec::new();
+    let mut seq_skips = Vec::new();
+    let seq = read_paths(
+        &paths,
+        &ReadOptions::default(),
+        &mut |e| seq_events.push(key(&e)),
+        &mut |s| seq_skips.push(s),
+    );
+
+    let opts = ReadOptions {
+        threads: 3,
+        ..ReadOptions::default()
+    };
+    let mut par_events = Vec::new();
+    let mut par_skips = Vec::new();
+    let par = read_paths_with(
+        &paths,
+        &opts,
+        None,
+        &|e: Event| Some(key(&e)),
+        &mut |k| par_events.push(k),
+        &mut |s| par_skips.push(s),
+    );
+    assert_eq!(seq, par);
+    assert_eq!(seq_events.len(), 60_000 - 6 * 2 + 1);
+    assert_eq!(seq_events, par_events);
+    assert_eq!(skips(&seq_skips), skips(&par_skips));
+    assert_eq!(par.skipped, 6);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_line_filter_passes_lines_over_and_counts_them() {
+    let dir = scratch("filter");
+    let path = big_file(&dir);
+    let opts = ReadOptions {
+        threads: 2,
+        ..ReadOptions::default()
+    };
+    let filter = |line: &[u8]| line.windows(5).any(|w| w == b"mshta");
+    let mut names = Vec::new();
+    let summary = read_paths_with(
+        &[path],
+        &opts,
+        Some(&filter as &LineFilter<'_>),
+        &|e: Event| {
+            let line = match e.origin.locator {
+                Locator::Line(n) => n,
+                _ => 0,
+            };
+            Some((line, e.source["process"]["name"].clone()))
+        },
+        &mut |item| names.push(item),
+        &mut |_| {},
+    );
+    // every 1000th event names mshta.exe; the malformed lines are passed over too
+    assert_eq!(names.len(), 60);
+    assert!(names.iter().all(|(_, n)| n == "mshta.exe"));
+    // line numbers count every line, passed over or not (line 1 holds event 0)
+    assert_eq!(names[1].0, 1001);
+    assert_eq!(summary.events, 60);
+    assert_eq!(summary.skipped, 0);
+    assert_eq!(summary.passed_over, 60_000 - 6 - 60 + 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
