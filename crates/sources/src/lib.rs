@@ -18,6 +18,7 @@ mod community_id;
 mod csv_input;
 pub mod defender;
 mod evtx_input;
+mod evtx_walk;
 mod json;
 mod parallel;
 mod sysmon;
@@ -88,32 +89,37 @@ pub fn read_paths(
         on_skip,
         summary: &mut summary,
     };
-    for path in paths {
-        if path.as_os_str() == "-" {
-            sink.summary.files += 1;
-            let stdin = io::stdin();
-            let lock = stdin.lock();
-            read_stream(Box::new(lock), Arc::from("-"), &mut sink);
-            continue;
-        }
-        let mut files = Vec::new();
-        match collect_files(path, opts.recursive, &mut files) {
-            Ok(()) => {}
-            Err(e) => {
+    evtx_input::with_pipeline(|evtx| {
+        for path in paths {
+            if path.as_os_str() == "-" {
+                evtx.drain(&mut sink);
                 sink.summary.files += 1;
-                sink.fail_file(
-                    &file_name(path),
-                    Locator::Line(0),
-                    format!("cannot read: {e}"),
-                );
+                let stdin = io::stdin();
+                let lock = stdin.lock();
+                read_stream(Box::new(lock), Arc::from("-"), &mut sink);
                 continue;
             }
+            let mut files = Vec::new();
+            match collect_files(path, opts.recursive, &mut files) {
+                Ok(()) => {}
+                Err(e) => {
+                    evtx.drain(&mut sink);
+                    sink.summary.files += 1;
+                    sink.fail_file(
+                        &file_name(path),
+                        Locator::Line(0),
+                        format!("cannot read: {e}"),
+                    );
+                    continue;
+                }
+            }
+            for file in files {
+                sink.summary.files += 1;
+                read_file(&file, &mut sink, evtx);
+            }
         }
-        for file in files {
-            sink.summary.files += 1;
-            read_file(&file, &mut sink);
-        }
-    }
+        evtx.drain(&mut sink);
+    });
     summary
 }
 
@@ -345,11 +351,14 @@ fn detect(prefix: &[u8]) -> Format {
     }
 }
 
-fn read_file(path: &Path, sink: &mut Sink) {
+/// Reads one file: EVTX into `evtx` (its events come later, in order), anything
+/// else here and now, after what `evtx` holds.
+fn read_file(path: &Path, sink: &mut Sink, evtx: &mut evtx_input::Pipeline) {
     let name = file_name(path);
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) => {
+            evtx.drain(sink);
             sink.fail_file(&name, Locator::Line(0), format!("cannot open: {e}"));
             return;
         }
@@ -358,6 +367,7 @@ fn read_file(path: &Path, sink: &mut Sink) {
     let prefix = match peek(&mut reader) {
         Ok(p) => p,
         Err(e) => {
+            evtx.drain(sink);
             sink.fail_file(&name, Locator::Line(0), format!("cannot read: {e}"));
             return;
         }
@@ -365,9 +375,10 @@ fn read_file(path: &Path, sink: &mut Sink) {
     if detect(&prefix) == Format::Evtx {
         // Plain EVTX files are read in place, chunk by chunk.
         drop(reader);
-        evtx_input::read_evtx_path(path, name, sink);
+        evtx.read_path(path, name, sink);
         return;
     }
+    evtx.drain(sink);
     read_stream(Box::new(reader), name, sink);
 }
 
@@ -417,7 +428,10 @@ fn read_stream_depth(mut reader: Box<dyn Read + '_>, name: Arc<str>, sink: &mut 
                     format!("input ends early ({e}); reading the part before it"),
                 );
             }
-            evtx_input::read_evtx_buffer(buf, name, sink);
+            evtx_input::with_pipeline(|evtx| {
+                evtx.read_buffer(buf, name, sink);
+                evtx.drain(sink);
+            });
         }
         Format::JsonArray => json::read_array(whole, name, sink),
         Format::JsonObjects => json::read_objects(whole, name, sink),

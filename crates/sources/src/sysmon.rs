@@ -89,7 +89,8 @@ fn strings(items: &[&str]) -> Value {
     Value::Array(items.iter().map(|s| Value::String((*s).into())).collect())
 }
 
-/// Sets `obj.a.b... = v`, creating objects on the way.
+/// Sets `obj.a.b... = v`, creating objects on the way (a non-object on the
+/// way is replaced, in its place).
 fn put(obj: &mut Map<String, Value>, path: &str, v: Value) {
     let mut cur = obj;
     let mut parts = path.split('.').peekable();
@@ -98,13 +99,11 @@ fn put(obj: &mut Map<String, Value>, path: &str, v: Value) {
             cur.insert(p.to_string(), v);
             return;
         }
-        let entry = cur
-            .entry(p.to_string())
-            .or_insert_with(|| Value::Object(Map::new()));
-        if !entry.is_object() {
-            *entry = Value::Object(Map::new());
+        // Look up before inserting: no key allocation for an existing object.
+        if !matches!(cur.get(p), Some(Value::Object(_))) {
+            cur.insert(p.to_string(), Value::Object(Map::new()));
         }
-        let Value::Object(next) = entry else {
+        let Some(Value::Object(next)) = cur.get_mut(p) else {
             return;
         };
         cur = next;

@@ -24,29 +24,57 @@ pub(crate) struct Mapped {
 /// `System/EventRecordID` or `System/TimeCreated`.
 pub(crate) struct Header {
     pub record_id: u64,
-    pub time: String,
+    pub time: evtx::Timestamp,
+}
+
+/// What a record says, read from either rendering: the `System` fields,
+/// `EventData` as `winlog.event_data` gets it (string values, unnamed `Data`
+/// as `param1`, `param2`, ...) and `UserData`.
+pub(crate) struct Fields {
+    pub sys: System,
+    pub event_data: Map<String, Value>,
+    pub user_data: Option<Map<String, Value>>,
 }
 
 /// Maps one rendered record. `file` becomes `log.file.path`.
 /// Returns `None` when the value has no `Event.System` element.
 pub(crate) fn map_record(record: &Value, file: &str, header: Option<Header>) -> Option<Mapped> {
+    read_fields(record).map(|f| build(f, file, header))
+}
+
+/// The fields of an `evtx`-crate JSON rendering; `None` without `Event.System`.
+pub(crate) fn read_fields(record: &Value) -> Option<Fields> {
     let event = record.get("Event")?;
     let system = event.get("System")?;
-    let mut sys = System::read(system);
-    if let Some(h) = header {
-        if sys.record_id.is_none() {
-            sys.record_id = Some(h.record_id);
-        }
-        if sys.time_created.is_none() {
-            sys.time_created = Some(h.time);
-        }
-    }
-
+    let sys = System::read(system);
     let mut event_data = Map::new();
     if let Some(data) = event.get("EventData") {
         collect_event_data(data, &mut event_data);
     }
     let user_data = event.get("UserData").and_then(user_data);
+    Some(Fields {
+        sys,
+        event_data,
+        user_data,
+    })
+}
+
+/// The document for a record's fields. `header` stands in for a missing
+/// record id or time.
+pub(crate) fn build(fields: Fields, file: &str, header: Option<Header>) -> Mapped {
+    let Fields {
+        mut sys,
+        mut event_data,
+        user_data,
+    } = fields;
+    if let Some(h) = header {
+        if sys.record_id.is_none() {
+            sys.record_id = Some(h.record_id);
+        }
+        if sys.time_created.is_none() {
+            sys.time_created = Some(h.time.to_string());
+        }
+    }
 
     let is_sysmon = sys
         .channel
@@ -54,14 +82,14 @@ pub(crate) fn map_record(record: &Value, file: &str, header: Option<Header>) -> 
         .is_some_and(|c| c.eq_ignore_ascii_case(SYSMON_CHANNEL));
     let (index, dataset) = data_stream(sys.channel.as_deref(), is_sysmon);
 
-    let mut doc = Map::new();
+    let mut doc = Map::with_capacity(16);
     let created = sys.time_created.as_deref().map(iso_millis);
     if let Some(t) = &created {
         doc.insert("@timestamp".into(), Value::String(t.clone()));
     }
 
     // winlog.*
-    let mut winlog = Map::new();
+    let mut winlog = Map::with_capacity(20);
     if let Some(c) = &sys.channel {
         winlog.insert("channel".into(), Value::String(c.clone()));
     }
@@ -120,7 +148,7 @@ pub(crate) fn map_record(record: &Value, file: &str, header: Option<Header>) -> 
     }
 
     // event.*
-    let mut ev = Map::new();
+    let mut ev = Map::with_capacity(12);
     if let Some(id) = sys.event_id {
         ev.insert("code".into(), Value::String(id.to_string()));
     }
@@ -169,7 +197,7 @@ pub(crate) fn map_record(record: &Value, file: &str, header: Option<Header>) -> 
     }
     doc.insert("event".into(), Value::Object(ev));
     doc.insert("winlog".into(), Value::Object(winlog));
-    Some(Mapped { doc, index })
+    Mapped { doc, index }
 }
 
 /// The `System` element's fields we use.
@@ -263,8 +291,24 @@ pub(crate) fn data_string(v: &Value) -> Option<Value> {
 
 /// `{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}` upper-cased; anything else unchanged.
 pub(crate) fn normalize_guid(s: &str) -> String {
+    if is_guid(s) {
+        s.to_ascii_uppercase()
+    } else {
+        s.to_string()
+    }
+}
+
+/// [`normalize_guid`] of an owned string, without a copy.
+pub(crate) fn normalize_guid_owned(mut s: String) -> String {
+    if is_guid(&s) {
+        s.make_ascii_uppercase();
+    }
+    s
+}
+
+fn is_guid(s: &str) -> bool {
     let b = s.as_bytes();
-    let is_guid = b.len() == 38
+    b.len() == 38
         && b[0] == b'{'
         && b[37] == b'}'
         && b[1..37].iter().enumerate().all(|(i, c)| {
@@ -273,12 +317,7 @@ pub(crate) fn normalize_guid(s: &str) -> String {
             } else {
                 c.is_ascii_hexdigit()
             }
-        });
-    if is_guid {
-        s.to_ascii_uppercase()
-    } else {
-        s.to_string()
-    }
+        })
 }
 
 fn collect_event_data(data: &Value, out: &mut Map<String, Value>) {
