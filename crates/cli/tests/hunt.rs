@@ -107,6 +107,48 @@ fn hunt_examples_kibana_documents() {
     assert!(docs.iter().all(|d| d["event.kind"] == "signal"));
 }
 
+/// The raw-text prefilter never changes results: the example events, again
+/// with `mshta.exe` spelled with a `\u` escape, in upper case, and behind an
+/// escaped slash, give the same alerts with and without `--no-prefilter`,
+/// and the respelled copies raise alerts of their own.
+#[test]
+fn hunt_prefilter_changes_nothing() {
+    let text = std::fs::read_to_string(repo().join("examples/mshta-ecs.ndjson"))
+        .unwrap_or_else(|e| panic!("examples: {e}"));
+    let mut all = text.clone();
+    for (suffix, from, to) in [
+        ("u", "mshta.exe", "msht\\u0061.exe"),
+        ("c", "mshta.exe", "MSHTA.EXE"),
+        ("s", "\\\\mshta.exe", "\\/mshta.exe"),
+    ] {
+        for line in text.lines() {
+            let line = line
+                .replace("001a10}", &format!("001a10-{suffix}}}"))
+                .replace(from, to);
+            all.push_str(&line);
+            all.push('\n');
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("harrier-prefilter-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("temp dir: {e}"));
+    let file = dir.join("respelled.ndjson");
+    std::fs::write(&file, &all).unwrap_or_else(|e| panic!("write: {e}"));
+    let path = file.to_string_lossy().into_owned();
+    let filtered = harrier(&["hunt", &path, "--format", "csv", "-q"]);
+    let unfiltered = harrier(&["hunt", &path, "--format", "csv", "-q", "--no-prefilter"]);
+    assert!(
+        filtered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&filtered.stderr)
+    );
+    assert_eq!(stdout(&filtered), stdout(&unfiltered));
+    let plain = harrier(&["hunt", "examples/", "--format", "csv", "-q"]);
+    let rows = |o: &Output| stdout(o).lines().count().saturating_sub(1);
+    assert!(rows(&plain) > 0);
+    assert!(rows(&filtered) >= 3 * rows(&plain), "{}", stdout(&filtered));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn hunt_filters() {
     let o = harrier(&[

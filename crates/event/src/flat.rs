@@ -24,15 +24,26 @@ use std::sync::{OnceLock, RwLock};
 
 /// Anything field paths can be looked up in.
 pub trait Document {
-    /// Calls `f` with every value at `path` (arrays flattened, `null` kept),
-    /// stopping early when `f` returns `true`. Returns whether it stopped early.
+    /// Calls `f` with every value at `path` (arrays flattened, `null` kept,
+    /// objects left out: an object is not a value of the field that names
+    /// it), stopping early when `f` returns `true`. Returns whether it
+    /// stopped early.
     fn visit<'a>(&'a self, path: &FieldPath, f: &mut dyn FnMut(&'a Value) -> bool) -> bool;
 }
 
 impl Document for Map<String, Value> {
     fn visit<'a>(&'a self, path: &FieldPath, f: &mut dyn FnMut(&'a Value) -> bool) -> bool {
-        crate::path::visit(self, path, f)
+        leaves(self, path, f)
     }
+}
+
+/// [`crate::visit`] without objects.
+fn leaves<'a>(
+    doc: &'a Map<String, Value>,
+    path: &FieldPath,
+    f: &mut dyn FnMut(&'a Value) -> bool,
+) -> bool {
+    crate::path::visit(doc, path, &mut |v| !v.is_object() && f(v))
 }
 
 fn interner() -> &'static RwLock<AHashMap<Box<str>, u32>> {
@@ -191,7 +202,7 @@ impl Document for FlatView<'_> {
     fn visit<'b>(&'b self, path: &FieldPath, f: &mut dyn FnMut(&'b Value) -> bool) -> bool {
         match self.index.slot(path) {
             Some(slot) => self.values_of(slot).iter().any(|&(_, v)| f(v)),
-            None => crate::path::visit(self.doc, path, f),
+            None => leaves(self.doc, path, f),
         }
     }
 }

@@ -141,78 +141,63 @@ pub fn read_paths_with<T: Send>(
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
+    // events of the other readers go through `map` as they arrive; both
+    // routes hand items to `on_item`, one at a time
+    let on_item = std::cell::RefCell::new(on_item);
+    let mut on_event = |e: Event| {
+        if let Some(t) = map(e) {
+            (on_item.borrow_mut())(t);
+        }
+    };
     let mut summary = Summary::default();
-    // events of the sequential readers go through `map` as they arrive
-    let sequential = |input: Input,
-                      on_item: &mut dyn FnMut(T),
-                      summary: &mut Summary,
-                      on_skip: &mut dyn FnMut(Skip)| {
-        let mut on_event = |e: Event| {
-            if let Some(t) = map(e) {
-                on_item(t);
-            }
-        };
-        let mut sink = Sink {
-            on_event: &mut on_event,
-            on_skip,
-            summary,
-        };
-        match input {
-            Input::Stdin => {
+    let mut sink = Sink {
+        on_event: &mut on_event,
+        on_skip,
+        summary: &mut summary,
+    };
+    evtx_input::with_pipeline(|evtx| {
+        for path in paths {
+            if path.as_os_str() == "-" {
+                evtx.drain(&mut sink);
+                sink.summary.files += 1;
                 let stdin = io::stdin();
                 let lock = stdin.lock();
                 read_stream(Box::new(lock), Arc::from("-"), &mut sink);
+                continue;
             }
-            Input::File(path) => read_file(path, &mut sink),
-            Input::Failed(path, e) => sink.fail_file(
-                &file_name(path),
-                Locator::Line(0),
-                format!("cannot read: {e}"),
-            ),
-        }
-    };
-    for path in paths {
-        summary.files += 1;
-        if path.as_os_str() == "-" {
-            sequential(Input::Stdin, on_item, &mut summary, on_skip);
-            continue;
-        }
-        let mut files = Vec::new();
-        if let Err(e) = collect_files(path, opts.recursive, &mut files) {
-            sequential(Input::Failed(path, e), on_item, &mut summary, on_skip);
-            continue;
-        }
-        summary.files -= 1;
-        for file in files {
-            summary.files += 1;
-            if workers > 1 && parallel::is_ndjson(&file) {
-                let mut no_events = |_: Event| {};
-                let mut sink = Sink {
-                    on_event: &mut no_events,
-                    on_skip,
-                    summary: &mut summary,
-                };
-                parallel::read_ndjson(
-                    &file,
-                    file_name(&file),
-                    workers,
-                    filter,
-                    map,
-                    on_item,
-                    &mut sink,
+            let mut files = Vec::new();
+            if let Err(e) = collect_files(path, opts.recursive, &mut files) {
+                evtx.drain(&mut sink);
+                sink.summary.files += 1;
+                sink.fail_file(
+                    &file_name(path),
+                    Locator::Line(0),
+                    format!("cannot read: {e}"),
                 );
-            } else {
-                sequential(Input::File(&file), on_item, &mut summary, on_skip);
+                continue;
+            }
+            for file in files {
+                sink.summary.files += 1;
+                if workers > 1 && parallel::is_ndjson(&file) {
+                    evtx.drain(&mut sink);
+                    let mut deliver = |t: T| (on_item.borrow_mut())(t);
+                    parallel::read_ndjson(
+                        &file,
+                        file_name(&file),
+                        workers,
+                        filter,
+                        map,
+                        &mut deliver,
+                        &mut sink,
+                    );
+                } else {
+                    read_file(&file, &mut sink, evtx);
+                }
             }
         }
-    }
+        evtx.drain(&mut sink);
+    });
     summary
-}
-
-enum Input<'p> {
-    Stdin,
-    File(&'p Path),
-    Failed(&'p Path, io::Error),
 }
 
 /// Reads one in-memory input (any format [`read_paths`] accepts, detected from
