@@ -5,6 +5,7 @@ use crate::alerts_out::{
     write_summary, AlertWriter, CsvWriter, JsonlWriter, KibanaJsonWriter, Report, RunFacts, Style,
     TableWriter,
 };
+use crate::kql_hunt::KqlHunt;
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
 use harrier_engine::{parse_severity, parse_time, Engine, EngineOptions};
@@ -133,6 +134,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
             );
         }
     }
+    // --- KQL rules (crate::kql_hunt): built here, fed each event read, run after EQL ---
+    let (mut kql, mut kql_problems) = KqlHunt::new(engine.kql_rules());
+    kql.set_window(from, to);
+    // --- end KQL ---
 
     // events
     let progress = !args.quiet && std::io::stderr().is_terminal();
@@ -157,6 +162,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         &ReadOptions::default(),
         &mut |e| {
             seen += 1;
+            kql.observe(&e); // KQL rules
             let mut rules = Vec::new();
             engine.matching_rules(&e, &mut rules);
             if !rules.is_empty() {
@@ -205,23 +211,36 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
+    // --- KQL rules ---
+    let kql_rules = kql.len();
+    let kql_run = kql.finish(now);
+    kql_problems.extend(kql_run.problems);
+    if !args.quiet {
+        for p in &kql_problems {
+            eprintln!("warning: {p}");
+        }
+    }
+    // --- end KQL ---
 
     let report = Report {
         engine: &engine,
         events: &events,
         detections: &out_run.detections,
+        kql: &kql_run.detections,
+        kql_rules,
     };
     let facts = RunFacts {
         files: summary.files,
         events_read: summary.events,
         skipped: summary.skipped,
         failed_files: summary.failed_files,
-        rule_problems: problems.len(),
+        rule_problems: problems.len() + kql_problems.len(),
         elapsed: started.elapsed(),
         rules_at_max_signals: out_run
             .rules_at_max_signals
             .iter()
             .map(|&r| engine.rules()[r].rule.name.clone())
+            .chain(kql_run.rules_at_max_signals)
             .collect(),
     };
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
