@@ -1,6 +1,9 @@
 //! Alert writers for `harrier hunt`. Every format implements [`AlertWriter`]; the
-//! terminal summary is rendered by [`write_summary`].
+//! terminal summary is rendered by [`write_summary`]. EQL detections (events matched by
+//! the engine) and KQL detections (result rows of Kusto rules) are shown side by side
+//! through [`Alert`].
 
+use crate::kql_hunt::KqlDetection;
 use harrier_engine::{Detection, Engine};
 use harrier_event::{lookup, Event, FieldPath, Value};
 use harrier_rules::{Rule, Severity};
@@ -13,12 +16,194 @@ pub struct Report<'a> {
     pub engine: &'a Engine,
     pub events: &'a [Event],
     pub detections: &'a [Detection],
+    /// Alerts of the KQL rules, one per result row.
+    pub kql: &'a [KqlDetection],
+    /// How many KQL rules ran.
+    pub kql_rules: usize,
 }
 
-impl Report<'_> {
-    pub fn rule(&self, d: &Detection) -> &Rule {
+/// One alert of either language.
+#[derive(Clone, Copy)]
+pub enum Alert<'a> {
+    Eql(&'a Detection),
+    Kql(&'a KqlDetection),
+}
+
+impl<'a> Report<'a> {
+    pub fn rule(&self, d: &Detection) -> &'a Rule {
         &self.engine.rules()[d.rule].rule
     }
+
+    /// Every alert: the EQL detections, then the KQL ones.
+    pub fn alerts(&self) -> Vec<Alert<'a>> {
+        self.detections
+            .iter()
+            .map(Alert::Eql)
+            .chain(self.kql.iter().map(Alert::Kql))
+            .collect()
+    }
+
+    pub fn alert_rule(&self, a: Alert<'a>) -> &'a Rule {
+        match a {
+            Alert::Eql(d) => self.rule(d),
+            Alert::Kql(k) => &k.rule,
+        }
+    }
+
+    /// The alert documents (a sequence's building blocks, then its shell).
+    pub fn documents(&self, a: Alert<'a>) -> &'a [Map<String, Value>] {
+        match a {
+            Alert::Eql(d) => &d.documents,
+            Alert::Kql(k) => std::slice::from_ref(&k.document),
+        }
+    }
+
+    pub fn severity(&self, a: Alert<'a>) -> Severity {
+        match a {
+            Alert::Eql(d) => d.severity(),
+            Alert::Kql(k) => k.severity(),
+        }
+    }
+
+    /// A field of the alert's events (EQL: ECS paths) or row (KQL: the Defender columns
+    /// standing for the same thing).
+    pub fn field(&self, a: Alert<'a>, what: What) -> String {
+        match a {
+            Alert::Eql(d) => {
+                let path = match what {
+                    What::Host => "host.name",
+                    What::User => "user.name",
+                    What::Process => "process.name",
+                    What::CommandLine => "process.command_line",
+                };
+                first_field(d, self.events, path)
+            }
+            Alert::Kql(k) => {
+                let created = !row_text(&k.row, &["ProcessCommandLine"]).is_empty();
+                let cols: &[&str] = match what {
+                    What::Host => &["DeviceName", "Computer"],
+                    What::User => &[
+                        "AccountName",
+                        "InitiatingProcessAccountName",
+                        "AccountUpn",
+                        "InitiatingProcessAccountUpn",
+                    ],
+                    What::Process if created => &["FileName", "InitiatingProcessFileName"],
+                    What::Process => &["InitiatingProcessFileName", "FileName"],
+                    What::CommandLine if created => {
+                        &["ProcessCommandLine", "InitiatingProcessCommandLine"]
+                    }
+                    What::CommandLine => &["InitiatingProcessCommandLine", "ProcessCommandLine"],
+                };
+                row_text(&k.row, cols)
+            }
+        }
+    }
+
+    /// Time of the first (or last) event: `@timestamp` as the event has it, or the KQL
+    /// row's `Timestamp`.
+    pub fn time(&self, a: Alert<'a>, last: bool) -> String {
+        match a {
+            Alert::Eql(d) => event_time(d, self.events, last),
+            Alert::Kql(k) => k.time.clone().unwrap_or_default(),
+        }
+    }
+
+    pub fn origin(&self, a: Alert<'a>) -> String {
+        match a {
+            Alert::Eql(d) => d
+                .events
+                .first()
+                .and_then(|&i| self.events.get(i))
+                .map(|e| e.origin.to_string())
+                .unwrap_or_default(),
+            Alert::Kql(k) => k.origin.clone().unwrap_or_default(),
+        }
+    }
+
+    /// Events behind the alert: a KQL row counts as one.
+    pub fn event_count(&self, a: Alert<'a>) -> usize {
+        match a {
+            Alert::Eql(d) => d.events.len(),
+            Alert::Kql(_) => 1,
+        }
+    }
+
+    /// The connection, or for other KQL rows the first columns, for the table's details.
+    fn details(&self, a: Alert<'a>) -> String {
+        let mut details = self.field(a, What::CommandLine);
+        let conn = match a {
+            Alert::Eql(d) => {
+                let f = |p: &str| first_field(d, self.events, p);
+                let dst = f("destination.ip");
+                (!dst.is_empty()).then(|| {
+                    format!(
+                        "{} {}:{} -> {dst}:{}",
+                        f("network.direction"),
+                        f("source.ip"),
+                        f("source.port"),
+                        f("destination.port")
+                    )
+                })
+            }
+            Alert::Kql(k) => {
+                let f = |c: &str| row_text(&k.row, &[c]);
+                let ip = f("RemoteIP");
+                if !ip.is_empty() {
+                    let url = f("RemoteUrl");
+                    Some(format!(
+                        "{} {ip}:{}{}",
+                        f("ActionType"),
+                        f("RemotePort"),
+                        if url.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({url})")
+                        }
+                    ))
+                } else if details.is_empty() {
+                    // an aggregate or projection: show what the row holds
+                    let cells: Vec<String> = k
+                        .row
+                        .iter()
+                        .filter(|(_, v)| !v.is_null() && v.as_str() != Some(""))
+                        .take(6)
+                        .map(|(n, v)| format!("{n}={}", text_of(v)))
+                        .collect();
+                    Some(cells.join(" "))
+                } else {
+                    None
+                }
+            }
+        };
+        if let Some(conn) = conn {
+            details = if details.is_empty() {
+                conn
+            } else {
+                format!("{details} | {conn}")
+            };
+        }
+        details
+    }
+}
+
+/// Fields shown for every alert.
+#[derive(Clone, Copy)]
+pub enum What {
+    Host,
+    User,
+    Process,
+    CommandLine,
+}
+
+/// The first non-empty of `cols` in a KQL result row, as text.
+fn row_text(row: &Map<String, Value>, cols: &[&str]) -> String {
+    cols.iter()
+        .filter_map(|c| row.get(*c))
+        .filter(|v| !v.is_null())
+        .map(text_of)
+        .find(|t| !t.is_empty())
+        .unwrap_or_default()
 }
 
 pub trait AlertWriter {
@@ -139,10 +324,15 @@ pub fn techniques(rule: &Rule) -> Vec<String> {
     v
 }
 
-pub fn row(report: &Report, d: &Detection) -> Row {
-    let rule = report.rule(d);
-    let primary = d.primary();
-    let get = |k: &str| primary.get(k).map(text_of).unwrap_or_default();
+pub fn row<'a>(report: &Report<'a>, a: Alert<'a>) -> Row {
+    let rule = report.alert_rule(a);
+    let primary = report.documents(a).last();
+    let get = |k: &str| {
+        primary
+            .and_then(|p| p.get(k))
+            .map(text_of)
+            .unwrap_or_default()
+    };
     Row {
         rule_id: rule.rule_id.clone(),
         rule_name: get("kibana.alert.rule.name"),
@@ -150,20 +340,15 @@ pub fn row(report: &Report, d: &Detection) -> Row {
         risk_score: get("kibana.alert.risk_score"),
         tactics: tactics(rule),
         techniques: techniques(rule),
-        host: first_field(d, report.events, "host.name"),
-        user: first_field(d, report.events, "user.name"),
-        process: first_field(d, report.events, "process.name"),
-        command_line: first_field(d, report.events, "process.command_line"),
-        first_time: event_time(d, report.events, false),
-        last_time: event_time(d, report.events, true),
+        host: report.field(a, What::Host),
+        user: report.field(a, What::User),
+        process: report.field(a, What::Process),
+        command_line: report.field(a, What::CommandLine),
+        first_time: report.time(a, false),
+        last_time: report.time(a, true),
         alert_id: get("kibana.alert.uuid"),
-        events: d.events.len(),
-        origin: d
-            .events
-            .first()
-            .and_then(|&i| report.events.get(i))
-            .map(|e| e.origin.to_string())
-            .unwrap_or_default(),
+        events: report.event_count(a),
+        origin: report.origin(a),
     }
 }
 
@@ -192,8 +377,8 @@ impl AlertWriter for CsvWriter {
     fn write(&self, out: &mut dyn Write, report: &Report) -> io::Result<()> {
         let mut w = csv::Writer::from_writer(out);
         w.write_record(CSV_HEADER)?;
-        for d in report.detections {
-            let r = row(report, d);
+        for a in report.alerts() {
+            let r = row(report, a);
             w.write_record([
                 r.rule_id,
                 r.rule_name,
@@ -221,13 +406,13 @@ pub struct JsonlWriter;
 
 impl AlertWriter for JsonlWriter {
     fn write(&self, out: &mut dyn Write, report: &Report) -> io::Result<()> {
-        for d in report.detections {
-            let r = row(report, d);
+        for a in report.alerts() {
+            let r = row(report, a);
             let v = json!({
                 "rule_id": r.rule_id,
                 "rule_name": r.rule_name,
                 "severity": r.severity,
-                "risk_score": report.rule(d).risk_score,
+                "risk_score": report.alert_rule(a).risk_score,
                 "tactics": r.tactics,
                 "techniques": r.techniques,
                 "host": r.host,
@@ -253,9 +438,9 @@ pub struct KibanaJsonWriter;
 impl AlertWriter for KibanaJsonWriter {
     fn write(&self, out: &mut dyn Write, report: &Report) -> io::Result<()> {
         let docs: Vec<&Map<String, Value>> = report
-            .detections
-            .iter()
-            .flat_map(|d| d.documents.iter())
+            .alerts()
+            .into_iter()
+            .flat_map(|a| report.documents(a).iter())
             .collect();
         serde_json::to_writer_pretty(&mut *out, &docs)?;
         writeln!(out)
@@ -277,31 +462,32 @@ fn clip(s: &str, n: usize) -> String {
 }
 
 /// Rules in display order (severity, then alert count, then name) with their alerts.
-pub fn by_rule<'a>(report: &'a Report) -> Vec<(usize, Vec<&'a Detection>)> {
-    let mut groups: BTreeMap<usize, Vec<&Detection>> = BTreeMap::new();
-    for d in report.detections {
-        groups.entry(d.rule).or_default().push(d);
+pub fn by_rule<'a>(report: &Report<'a>) -> Vec<(&'a Rule, Vec<Alert<'a>>)> {
+    // rule ids are unique among loaded rules
+    let mut groups: Vec<(&'a Rule, Vec<Alert<'a>>)> = Vec::new();
+    for a in report.alerts() {
+        let rule = report.alert_rule(a);
+        match groups.iter_mut().find(|(r, _)| r.rule_id == rule.rule_id) {
+            Some((_, v)) => v.push(a),
+            None => groups.push((rule, vec![a])),
+        }
     }
-    let mut v: Vec<(usize, Vec<&Detection>)> = groups.into_iter().collect();
-    v.sort_by(|a, b| {
-        let ra = &report.engine.rules()[a.0].rule;
-        let rb = &report.engine.rules()[b.0].rule;
+    groups.sort_by(|(ra, a), (rb, b)| {
         rb.severity
             .cmp(&ra.severity)
-            .then(b.1.len().cmp(&a.1.len()))
+            .then(b.len().cmp(&a.len()))
             .then(ra.name.cmp(&rb.name))
     });
-    v
+    groups
 }
 
 impl AlertWriter for TableWriter {
     fn write(&self, out: &mut dyn Write, report: &Report) -> io::Result<()> {
         let st = self.style;
-        if report.detections.is_empty() {
+        if report.detections.is_empty() && report.kql.is_empty() {
             return writeln!(out, "No alerts.");
         }
-        for (r, dets) in by_rule(report) {
-            let rule = &report.engine.rules()[r].rule;
+        for (rule, dets) in by_rule(report) {
             let sev = rule.severity;
             let n = dets.len();
             let techs = techniques(rule).join(", ");
@@ -328,27 +514,13 @@ impl AlertWriter for TableWriter {
                 "PROCESS".into(),
                 "DETAILS".into(),
             ]];
-            for d in &dets {
-                let mut details = first_field(d, report.events, "process.command_line");
-                let dst = first_field(d, report.events, "destination.ip");
-                if !dst.is_empty() {
-                    let src = first_field(d, report.events, "source.ip");
-                    let sport = first_field(d, report.events, "source.port");
-                    let dport = first_field(d, report.events, "destination.port");
-                    let dir = first_field(d, report.events, "network.direction");
-                    let conn = format!("{dir} {src}:{sport} -> {dst}:{dport}");
-                    details = if details.is_empty() {
-                        conn
-                    } else {
-                        format!("{details} | {conn}")
-                    };
-                }
+            for &a in &dets {
                 table.push([
-                    event_time(d, report.events, false),
-                    clip(&first_field(d, report.events, "host.name"), 24),
-                    clip(&first_field(d, report.events, "user.name"), 20),
-                    clip(&first_field(d, report.events, "process.name"), 24),
-                    clip(&details, 110),
+                    report.time(a, false),
+                    clip(&report.field(a, What::Host), 24),
+                    clip(&report.field(a, What::User), 20),
+                    clip(&report.field(a, What::Process), 24),
+                    clip(&report.details(a), 110),
                 ]);
             }
             let widths: Vec<usize> = (0..5)
@@ -421,16 +593,16 @@ pub fn write_summary(
     let mut by_tech: BTreeMap<String, usize> = BTreeMap::new();
     let mut by_host: BTreeMap<String, usize> = BTreeMap::new();
     let mut docs = 0;
-    for d in report.detections {
-        *by_sev.entry(d.severity()).or_default() += 1;
-        let rule = report.rule(d);
+    for a in report.alerts() {
+        *by_sev.entry(report.severity(a)).or_default() += 1;
+        let rule = report.alert_rule(a);
         for t in tactics(rule) {
             *by_tactic.entry(t).or_default() += 1;
         }
         for t in techniques(rule) {
             *by_tech.entry(t).or_default() += 1;
         }
-        let host = first_field(d, report.events, "host.name");
+        let host = report.field(a, What::Host);
         *by_host
             .entry(if host.is_empty() {
                 "(none)".into()
@@ -438,7 +610,7 @@ pub fn write_summary(
                 host
             })
             .or_default() += 1;
-        docs += d.documents.len();
+        docs += report.documents(a).len();
     }
     let sev_text: Vec<String> = by_sev
         .iter()
@@ -446,7 +618,7 @@ pub fn write_summary(
         .map(|(s, n)| st.severity(*s, &format!("{} {n}", s.as_str())))
         .collect();
     writeln!(out, "{}", st.bold("Summary"))?;
-    let total = report.detections.len();
+    let total = report.detections.len() + report.kql.len();
     writeln!(
         out,
         "  alerts      {total}{}  ({docs} Kibana alert documents)",
@@ -462,7 +634,7 @@ pub fn write_summary(
     let groups = by_rule(report);
     let mut top: Vec<(usize, &str)> = groups
         .iter()
-        .map(|(r, d)| (d.len(), report.engine.rules()[*r].rule.name.as_str()))
+        .map(|(r, d)| (d.len(), r.name.as_str()))
         .collect();
     top.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
     for (k, (n, name)) in top.iter().take(5).enumerate() {
@@ -498,10 +670,15 @@ pub fn write_summary(
         .collect();
     writeln!(
         out,
-        "  rules       {} loaded: {} run ({} with literal prefilters), {} filtered out, {} failed to compile, {} unsupported{}{}",
+        "  rules       {} loaded: {} run ({} with literal prefilters{}), {} filtered out, {} failed to compile, {} unsupported{}{}",
         s.total,
-        report.engine.rules().len(),
+        report.engine.rules().len() + report.kql_rules,
         report.engine.rules_with_literals(),
+        if report.kql_rules > 0 {
+            format!(", {} KQL", report.kql_rules)
+        } else {
+            String::new()
+        },
         report.engine.filtered_out(),
         report.engine.errors().len(),
         s.unsupported,

@@ -4,6 +4,7 @@
 mod alerts_out;
 mod cmd;
 mod input;
+mod kql_hunt;
 mod output;
 
 use clap::{Parser, Subcommand};

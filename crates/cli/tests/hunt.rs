@@ -65,7 +65,15 @@ fn hunt_examples_jsonl() {
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .map(|v| v["rule_name"].as_str().unwrap_or_default().to_owned())
         .collect();
-    assert_eq!(rules.len(), 6, "{text}");
+    // 6 EQL sequences and the KQL rule's one public mshta connection
+    assert_eq!(rules.len(), 7, "{text}");
+    assert_eq!(
+        rules
+            .iter()
+            .filter(|r| *r == "Outbound Mshta Connection (KQL)")
+            .count(),
+        1
+    );
     assert_eq!(
         rules
             .iter()
@@ -97,13 +105,13 @@ fn hunt_examples_kibana_documents() {
         Err(e) => panic!("not JSON: {e}"),
     };
     let docs = docs.as_array().cloned().unwrap_or_default();
-    // 6 sequences of 2 events: 2 building blocks and a shell each
-    assert_eq!(docs.len(), 18);
+    // 6 sequences of 2 events: 2 building blocks and a shell each; 1 KQL row alert
+    assert_eq!(docs.len(), 19);
     let shells = docs
         .iter()
         .filter(|d| d.get("kibana.alert.building_block_type").is_none())
         .count();
-    assert_eq!(shells, 6);
+    assert_eq!(shells, 7);
     assert!(docs.iter().all(|d| d["event.kind"] == "signal"));
 }
 
@@ -172,8 +180,8 @@ fn hunt_filters() {
         "--to",
         "2025-03-11T11:00:00Z",
     ]);
-    // only the strict rule on the first host is left
-    assert_eq!(stdout(&o).lines().count(), 2, "{}", stdout(&o));
+    // only the strict rule and the KQL rule on the first host are left
+    assert_eq!(stdout(&o).lines().count(), 3, "{}", stdout(&o));
     let o = harrier(&[
         "hunt",
         "examples/",
@@ -281,10 +289,14 @@ fn hunt_attack_samples_default_pack() {
             "{file}: {alerts:?}"
         );
     }
-    // ordered by @timestamp (Sysmon UtcTime) the network event comes first in these
-    assert!(!alerts
-        .iter()
-        .any(|(_, f)| f.starts_with("LM_DCOM") || f.starts_with("exec_persist")));
+    // ordered by @timestamp (Sysmon UtcTime) the network event comes first in these, so
+    // the EQL sequence rules do not fire (the KQL rule looks at connections alone)
+    assert!(
+        !alerts
+            .iter()
+            .any(|(r, f)| r != KQL_RULE
+                && (f.starts_with("LM_DCOM") || f.starts_with("exec_persist")))
+    );
 
     let o = harrier(&[
         "hunt",
@@ -313,6 +325,114 @@ fn hunt_attack_samples_default_pack() {
         .map(|(_, f)| f)
         .collect();
     assert_eq!(dcom, ["LM_DCOM_MSHTA_LethalHTA_Sysmon_3_1.evtx"]);
+}
+
+const KQL_RULE: &str = "Outbound Mshta Connection (KQL)";
+
+/// The pack's KQL rule raises one alert per mshta connection to a public address: the
+/// five public ones of the recordings, none of the private ones (sharpshooter, LethalHTA).
+#[test]
+fn hunt_attack_samples_kql_rule_alerts_on_public_mshta_connections() {
+    let Some(shared) = shared() else { return };
+    let dir = shared.join("datasets/evtx/attack-samples");
+    if !dir.is_dir() {
+        eprintln!("skipping: {} not found", dir.display());
+        return;
+    }
+    let o = harrier(&["hunt", &dir.display().to_string(), "--format", "csv", "-q"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = stdout(&o);
+    let mut files: Vec<String> = alert_origins(&text)
+        .into_iter()
+        .filter(|(r, _)| r == KQL_RULE)
+        .map(|(_, f)| f)
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "exec_persist_rundll32_mshta_scheduledtask_sysmon_1_3_11.evtx",
+            "exec_persist_rundll32_mshta_scheduledtask_sysmon_1_3_11.evtx",
+            "exec_persist_rundll32_mshta_scheduledtask_sysmon_1_3_11.evtx",
+            "panache_sysmon_vs_EDRTestingScript.evtx",
+            "panache_sysmon_vs_EDRTestingScript.evtx",
+        ],
+        "{text}"
+    );
+    // the Kibana documents carry the row's columns and the rule's ATT&CK mapping
+    let o = harrier(&[
+        "hunt",
+        &dir.display().to_string(),
+        "--format",
+        "json",
+        "-q",
+        "--rule",
+        KQL_RULE,
+    ]);
+    assert!(o.status.success());
+    let docs: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    let docs = docs.as_array().cloned().unwrap_or_default();
+    assert_eq!(docs.len(), 5);
+    for d in &docs {
+        assert_eq!(d["kibana.alert.rule.name"], KQL_RULE);
+        assert_eq!(d["kibana.alert.rule.parameters"]["language"], "kql");
+        assert_eq!(
+            d["kibana.alert.rule.threat"][0]["technique"][0]["subtechnique"][0]["id"],
+            "T1218.005"
+        );
+        assert_eq!(
+            d["InitiatingProcessFileName"]
+                .as_str()
+                .map(str::to_lowercase)
+                .as_deref(),
+            Some("mshta.exe")
+        );
+        assert_ne!(d["RemoteIPType"], "Private");
+        assert!(d["kibana.alert.original_time"].is_string());
+        let cols: Vec<&String> = d
+            .as_object()
+            .map(|o| o.keys().take(6).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            cols,
+            [
+                "Timestamp",
+                "InitiatingProcessCommandLine",
+                "RemoteUrl",
+                "RemoteIP",
+                "DeviceName",
+                "InitiatingProcessAccountUpn"
+            ]
+        );
+    }
+    let mut ids: Vec<&str> = docs
+        .iter()
+        .filter_map(|d| d["kibana.alert.uuid"].as_str())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 5, "alert ids are distinct");
+}
+
+#[test]
+fn rules_validate_checks_kql_rules() {
+    let dir = std::env::temp_dir().join(format!("harrier-validate-kql-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let bad = "[rule]\nname = \"Broken KQL\"\nrule_id = \"k1\"\ndescription = \"x\"\nrisk_score = 1\nseverity = \"low\"\ntype = \"query\"\nlanguage = \"kql\"\nquery = '''\nDeviceProcessEvents\n| where FileNme =~ \"cmd.exe\"\n'''\n";
+    let _ = std::fs::write(dir.join("bad.toml"), bad);
+    let o = harrier(&["rules", "validate", &dir.display().to_string()]);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(text.contains("bad.toml:11:9: error"), "{text}");
+    assert!(text.contains("FileName"), "{text}");
+    assert!(text.contains("0 KQL valid, 1 KQL broken"), "{text}");
+    // the built-in pack validates, its KQL rule included
+    let pack = repo().join("rules");
+    let o = harrier(&["rules", "validate", &pack.display().to_string()]);
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = stdout(&o);
+    assert!(o.status.success(), "{text}");
+    assert!(text.contains("1 KQL valid, 0 KQL broken"), "{text}");
 }
 
 /// Every EQL rule of Elastic's corpus over every attack recording: the run

@@ -29,6 +29,15 @@ mod tests {
         let schema = harrier_eql::schema::Schema::ecs();
         for r in &rules {
             assert!(r.is_supported(), "{}", r.name);
+            if r.is_kql() {
+                // parsed and run by the CLI's KQL executor (tested there)
+                assert!(
+                    harrier_kql::parse(r.query.as_deref().unwrap_or_default()).is_ok(),
+                    "{}",
+                    r.name
+                );
+                continue;
+            }
             if let Err(e) = crate::compile_query(r, &schema) {
                 panic!(
                     "{}: {}",

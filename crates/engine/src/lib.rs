@@ -243,6 +243,7 @@ struct Prefilter {
 pub struct Engine {
     prefilter: Prefilter,
     rules: Vec<CompiledRule>,
+    kql_rules: Vec<Rule>,
     errors: Vec<CompileError>,
     summary: RuleSetSummary,
     filtered_out: usize,
@@ -302,19 +303,26 @@ pub struct RunOutput {
 }
 
 impl Engine {
-    /// Compiles every supported rule that passes the options' rule filters.
+    /// Compiles every supported EQL rule that passes the options' rule filters; KQL
+    /// rules that pass them are kept aside ([`Engine::kql_rules`]).
     pub fn new(rules: Vec<Rule>, options: EngineOptions) -> Engine {
         let schema = Schema::ecs();
         let summary = RuleSetSummary::of(&rules);
         let mut compiled = Vec::new();
         let mut errors = Vec::new();
         let mut filtered_out = 0;
+        let mut kql_rules = Vec::new();
         for (i, rule) in rules.into_iter().enumerate() {
             if !rule.is_supported() {
                 continue;
             }
             if !selected(&rule, &options) {
                 filtered_out += 1;
+                continue;
+            }
+            if rule.is_kql() {
+                // run by the caller (the engine does not depend on a KQL executor)
+                kql_rules.push(rule);
                 continue;
             }
             match compile_query(&rule, &schema) {
@@ -392,6 +400,7 @@ impl Engine {
         Engine {
             prefilter,
             rules: compiled,
+            kql_rules,
             errors,
             summary,
             filtered_out,
@@ -422,6 +431,12 @@ impl Engine {
     /// The compiled rules, in input order.
     pub fn rules(&self) -> &[CompiledRule] {
         &self.rules
+    }
+
+    /// The Kusto (KQL) rules that passed the rule filters, in input order. The engine
+    /// does not run them: a KQL executor (the CLI's) does.
+    pub fn kql_rules(&self) -> &[Rule] {
+        &self.kql_rules
     }
 
     /// Supported rules whose query does not compile.

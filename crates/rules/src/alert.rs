@@ -135,6 +135,45 @@ pub fn build_alert(rule: &Rule, event: &Event, ctx: &AlertContext) -> Map<String
     merge_into_source(&event.source, fields)
 }
 
+/// Builds the alert for one result row of a query rule that returns rows rather than
+/// events (Harrier's Kusto rules). The row's columns are the alert's event fields,
+/// `kibana.alert.original_time` is `time` (the row's `Timestamp` or `TimeGenerated`), and
+/// the alert has no ancestors (a row may stand for many events, or none). The id is
+/// `sha256("row" ‖ table ‖ row JSON ‖ occurrence ‖ "<space>:<rule uuid>")`: `occurrence`
+/// counts earlier identical rows of the same result, so reruns give the same ids and
+/// identical rows distinct ones.
+pub fn build_row_alert(
+    rule: &Rule,
+    table: &str,
+    row: &Map<String, Value>,
+    time: Option<&str>,
+    occurrence: usize,
+    ctx: &AlertContext,
+) -> Map<String, Value> {
+    let uuid = ctx.rule_uuid(rule);
+    let scope = format!("{}:{}", ctx.space_id, uuid);
+    let row_json = Value::Object(row.clone()).to_string();
+    let id = sha256_hex(&["row", table, &row_json, &occurrence.to_string(), &scope]);
+    let name = name_override(rule, row).unwrap_or_else(|| rule.name.clone());
+    let severity = severity_override(rule, row).unwrap_or(rule.severity);
+    let risk = risk_score_override(rule, row).unwrap_or_else(|| Value::from(rule.risk_score));
+    let reason = reason_message(&name, severity, Some(row));
+    let fields = alert_fields(
+        rule,
+        ctx,
+        &[],
+        time.and_then(parse_time).map(iso),
+        &reason,
+        &id,
+        Overrides {
+            name,
+            severity,
+            risk,
+        },
+    );
+    merge_into_source(row, fields)
+}
+
 /// Builds the alerts for one EQL sequence: a building-block alert per event (in
 /// sequence order), then the shell alert. All share `kibana.alert.group.id`.
 pub fn build_sequence_alerts(

@@ -15,8 +15,9 @@
 //!   [`parse_toml_rule`] and [`parse_ndjson_rules`] work on text.
 //! - Model: [`Rule`] with every user-visible field, its `[metadata]`, `[transform]`,
 //!   the raw `[rule]` table ([`Rule::params`]) and its [`RuleOrigin`].
-//!   [`Rule::is_supported`] is true for EQL rules only; other types load and count as
-//!   unsupported. [`Rule::query_position`] maps a byte offset inside the query to a
+//!   [`Rule::is_supported`] is true for EQL rules ([`Rule::is_eql`]) and Kusto rules
+//!   (`type = "query"`, `language = "kql"`, [`Rule::is_kql`]); other types load and count
+//!   as unsupported. [`Rule::query_position`] maps a byte offset inside the query to a
 //!   file line and column. [`RuleSetSummary::of`] counts rules by type and language.
 //! - Investigation guides ([`transform`]): [`transform::render_note`] expands
 //!   `$investigate_N` / `$osquery_N` as detection-rules does,

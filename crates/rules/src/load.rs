@@ -647,6 +647,36 @@ reference = "https://attack.mitre.org/tactics/TA0005/"
     }
 
     #[test]
+    fn kusto_rules_are_supported_and_kuery_rules_are_not() {
+        let kql = RULE
+            .replace("language = \"eql\"", "language = \"kql\"")
+            .replace("type = \"eql\"", "type = \"query\"")
+            .replace(
+                "process where\n  process.name == \"a.exe\"",
+                "DeviceProcessEvents\n| where FileName =~ \"a.exe\"",
+            );
+        let r = match parse_toml_rule(&kql, "k.toml".into()) {
+            Ok(r) => r,
+            Err(p) => panic!("{p}"),
+        };
+        assert!(r.is_kql() && !r.is_eql() && r.is_supported());
+        let q = r.query.as_deref().unwrap_or_default();
+        assert_eq!(
+            r.query_position(q.find("FileName").unwrap_or(0)),
+            Some((23, 9))
+        );
+        let kuery = kql.replace("language = \"kql\"", "language = \"kuery\"");
+        let k = match parse_toml_rule(&kuery, "q.toml".into()) {
+            Ok(k) => k,
+            Err(p) => panic!("{p}"),
+        };
+        assert!(!k.is_supported() && !k.is_kql());
+        let s = crate::RuleSetSummary::of(&[r, k]);
+        assert_eq!((s.supported, s.unsupported), (1, 1));
+        assert_eq!(s.by_language.get("kql"), Some(&1));
+    }
+
+    #[test]
     fn bad_toml_is_a_problem_with_a_position() {
         let text = RULE.replace("severity = \"medium\"", "severity = \"urgent\"");
         let p = parse_toml_rule(&text, "t.toml".into()).err();

@@ -181,7 +181,8 @@ pub struct Rule {
     pub name: String,
     pub description: String,
     pub rule_type: RuleType,
-    /// `eql`, `kuery`, `lucene`, `esql`; `None` for machine-learning rules.
+    /// `eql`, `kuery`, `lucene`, `esql`, or `kql` for Harrier's Kusto rules; `None` for
+    /// machine-learning rules.
     pub language: Option<String>,
     pub query: Option<String>,
     pub index: Vec<String>,
@@ -230,10 +231,24 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// Whether Harrier can run this rule today: EQL rules only.
+    /// Whether Harrier can run this rule today: EQL rules and Kusto (KQL) rules.
     pub fn is_supported(&self) -> bool {
+        self.is_eql() || self.is_kql()
+    }
+
+    /// An EQL rule with a query.
+    pub fn is_eql(&self) -> bool {
         self.rule_type == RuleType::Eql
             && self.language.as_deref().unwrap_or("eql") == "eql"
+            && self.query.is_some()
+    }
+
+    /// A Kusto (KQL) rule: `type = "query"` with `language = "kql"` and a query. Each row
+    /// of the query's result is one alert. (Elastic's own Kibana query language is
+    /// `language = "kuery"`; such rules are not KQL rules.)
+    pub fn is_kql(&self) -> bool {
+        self.rule_type == RuleType::Query
+            && self.language.as_deref() == Some("kql")
             && self.query.is_some()
     }
 

@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use harrier_event::{Event, Locator, Origin};
-use harrier_rules::alert::{alert_id, build_alert, build_sequence_alerts, AlertContext};
+use harrier_rules::alert::{
+    alert_id, build_alert, build_row_alert, build_sequence_alerts, AlertContext,
+};
 use harrier_rules::parse_toml_rule;
 use harrier_rules::Rule;
 use serde_json::{json, Value};
@@ -211,4 +213,51 @@ fn sequence_alert_group() {
     assert_eq!(ids(&alerts), ids(&again));
     let docs: Vec<Value> = alerts.into_iter().map(Value::Object).collect();
     insta::assert_json_snapshot!("sequence_alert_group", docs);
+}
+
+#[test]
+fn row_alert_of_a_kusto_rule() {
+    let text = SINGLE
+        .replace("language = \"eql\"", "language = \"kql\"")
+        .replace("type = \"eql\"", "type = \"query\"")
+        .replace(
+            "network where host.os.type == \"windows\" and process.name : \"mshta.exe\"",
+            "DeviceNetworkEvents | where InitiatingProcessFileName =~ \"mshta.exe\"",
+        );
+    let r = rule(&text);
+    assert!(r.is_kql());
+    let row = json!({
+        "Timestamp": "2019-06-15T07:13:42.5770000Z",
+        "DeviceName": "ws-1",
+        "RemoteIP": "93.184.216.34",
+    });
+    let row = row.as_object().cloned().unwrap_or_default();
+    let c = ctx();
+    let a = build_row_alert(
+        &r,
+        "DeviceNetworkEvents",
+        &row,
+        Some("2019-06-15T07:13:42.5770000Z"),
+        0,
+        &c,
+    );
+    assert_eq!(a["DeviceName"], "ws-1");
+    assert_eq!(a["RemoteIP"], "93.184.216.34");
+    assert_eq!(a["kibana.alert.original_time"], "2019-06-15T07:13:42.577Z");
+    assert_eq!(a["@timestamp"], "2024-06-01T12:00:00.000Z");
+    assert_eq!(a["kibana.alert.rule.type"], "query");
+    assert_eq!(a["kibana.alert.rule.parameters"]["language"], "kql");
+    assert_eq!(a["kibana.alert.severity"], "medium");
+    assert_eq!(a["kibana.alert.risk_score"], 47);
+    assert_eq!(a["kibana.alert.ancestors"], json!([]));
+    assert_eq!(a["kibana.alert.depth"], 1);
+    assert_eq!(a["kibana.alert.rule.threat"][0]["tactic"]["id"], "TA0005");
+    assert_eq!(a["event.kind"], "signal");
+    // deterministic ids: the same row gives the same id, a repeat of it another one
+    let again = build_row_alert(&r, "DeviceNetworkEvents", &row, None, 0, &c);
+    let second = build_row_alert(&r, "DeviceNetworkEvents", &row, None, 1, &c);
+    assert_eq!(alert_id(&a), alert_id(&again));
+    assert_ne!(alert_id(&a), alert_id(&second));
+    assert_eq!(alert_id(&a).map(str::len), Some(64));
+    assert!(again.get("kibana.alert.original_time").is_none());
 }

@@ -5,6 +5,7 @@ use crate::alerts_out::{
     write_summary, AlertWriter, CsvWriter, JsonlWriter, KibanaJsonWriter, Report, RunFacts, Style,
     TableWriter,
 };
+use crate::kql_hunt::KqlHunt;
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
 use harrier_engine::raw::RawFilter;
@@ -140,6 +141,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
             );
         }
     }
+    // --- KQL rules (crate::kql_hunt): built here, fed each event read, run after EQL ---
+    let (mut kql, mut kql_problems) = KqlHunt::new(engine.kql_rules());
+    kql.set_window(from, to);
+    // --- end KQL ---
 
     // events
     let progress = !args.quiet && std::io::stderr().is_terminal();
@@ -158,10 +163,21 @@ pub fn run(args: Args) -> Result<ExitCode> {
     // not the input. NDJSON lines in which no rule's literal value occurs are
     // passed over unparsed (engine::raw), and the rest are parsed and matched
     // on every core.
+    // KQL rules read Defender rows of the events whose text names one of
+    // their literals (kql_hunt); their literals join the EQL rules'.
+    let kql_active = !kql.is_empty();
+    let values = match (engine.literal_values(), kql_active) {
+        (Some(eql), false) => Some(eql),
+        (Some(mut eql), true) => kql.literals().map(|k| {
+            eql.extend(k.into_iter().map(|v| v.to_lowercase()));
+            eql
+        }),
+        (None, _) => None,
+    };
     let raw = if args.no_prefilter {
         RawFilter::new(None)
     } else {
-        RawFilter::new(engine.literal_values())
+        RawFilter::new(values)
     };
     let filter = |line: &[u8]| raw.may_match(line);
     let seen = AtomicU64::new(0);
@@ -174,7 +190,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
         let mut rules = Vec::new();
         engine.matching_rules(&e, &mut rules);
-        (!rules.is_empty()).then_some((e, rules))
+        (kql_active || !rules.is_empty()).then_some((e, rules))
     };
     let mut events: Vec<Event> = Vec::new();
     let mut matched: Vec<Vec<u32>> = Vec::new();
@@ -185,8 +201,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         (!raw.keeps_everything()).then_some(&filter as &LineFilter<'_>),
         &keep,
         &mut |(e, rules)| {
-            events.push(e);
-            matched.push(rules);
+            kql.observe(&e);
+            if !rules.is_empty() {
+                events.push(e);
+                matched.push(rules);
+            }
         },
         &mut |s| skip_lines.push(format!("{}: {}", s.origin, s.reason)),
     );
@@ -224,11 +243,23 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
+    // --- KQL rules ---
+    let kql_rules = kql.len();
+    let kql_run = kql.finish(now);
+    kql_problems.extend(kql_run.problems);
+    if !args.quiet {
+        for p in &kql_problems {
+            eprintln!("warning: {p}");
+        }
+    }
+    // --- end KQL ---
 
     let report = Report {
         engine: &engine,
         events: &events,
         detections: &out_run.detections,
+        kql: &kql_run.detections,
+        kql_rules,
     };
     let facts = RunFacts {
         files: summary.files,
@@ -236,12 +267,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
         passed_over: summary.passed_over,
         skipped: summary.skipped,
         failed_files: summary.failed_files,
-        rule_problems: problems.len(),
+        rule_problems: problems.len() + kql_problems.len(),
         elapsed: started.elapsed(),
         rules_at_max_signals: out_run
             .rules_at_max_signals
             .iter()
             .map(|&r| engine.rules()[r].rule.name.clone())
+            .chain(kql_run.rules_at_max_signals)
             .collect(),
     };
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();

@@ -37,7 +37,7 @@ pub struct Args {
     paths: Vec<String>,
 }
 
-fn ktype(t: KustoType) -> KType {
+pub(crate) fn ktype(t: KustoType) -> KType {
     match t {
         KustoType::String => KType::String,
         KustoType::Long => KType::Long,
@@ -51,9 +51,9 @@ fn ktype(t: KustoType) -> KType {
     }
 }
 
-/// The Defender tables, filled with the rows the events map onto.
-fn load_tables(paths: &[String]) -> Result<BTreeMap<String, InputTable>> {
-    let mut tables: BTreeMap<String, InputTable> = DefenderTable::all()
+/// The six Defender tables with their columns and no rows.
+pub(crate) fn empty_tables() -> BTreeMap<String, InputTable> {
+    DefenderTable::all()
         .into_iter()
         .map(|t| {
             let cols = columns(t)
@@ -68,7 +68,12 @@ fn load_tables(paths: &[String]) -> Result<BTreeMap<String, InputTable>> {
                 },
             )
         })
-        .collect();
+        .collect()
+}
+
+/// The Defender tables, filled with the rows the events map onto.
+fn load_tables(paths: &[String]) -> Result<BTreeMap<String, InputTable>> {
+    let mut tables = empty_tables();
     if paths.is_empty() {
         return Ok(tables);
     }

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
-    /// Parse and analyze every EQL rule; exit 1 when any rule is broken
+    /// Parse and analyze every EQL rule and plan every KQL rule; exit 1 when any rule is broken
     Validate {
         /// Rule files or directories
         #[arg(required = true)]
@@ -83,7 +83,27 @@ fn validate(paths: &[PathBuf]) -> Result<ExitCode> {
         println!("{p}");
     }
     let mut valid = 0usize;
-    for r in rules.iter().filter(|r| r.is_supported()) {
+    let (mut kql_valid, mut kql_broken) = (0usize, 0usize);
+    for r in rules.iter().filter(|r| r.is_kql()) {
+        let query = r.query.as_deref().unwrap_or_default();
+        match crate::kql_hunt::check_query(query) {
+            Ok(()) => kql_valid += 1,
+            Err((span, message)) => {
+                kql_broken += 1;
+                let (line, col) = r.query_position(span.start).unwrap_or((0, 0));
+                println!(
+                    "{}:{}:{}: error: rule {:?} ({}): {}",
+                    r.origin.file, line, col, r.name, r.rule_id, message
+                );
+                let span = harrier_eql::Span {
+                    start: u32::try_from(span.start).unwrap_or(u32::MAX),
+                    end: u32::try_from(span.end).unwrap_or(u32::MAX),
+                };
+                print!("{}", snippet(query, span, line));
+            }
+        }
+    }
+    for r in rules.iter().filter(|r| r.is_eql()) {
         match harrier_engine::compile_query(r, &schema) {
             Ok(_) => valid += 1,
             Err(e) => {
@@ -106,8 +126,13 @@ fn validate(paths: &[PathBuf]) -> Result<ExitCode> {
         .iter()
         .map(|(t, n)| format!("{t} {n}"))
         .collect();
+    let kql = if kql_valid + kql_broken > 0 {
+        format!(", {kql_valid} KQL valid, {kql_broken} KQL broken")
+    } else {
+        String::new()
+    };
     println!(
-        "{} rules: {} EQL valid, {} EQL broken, {} unsupported{}; {} load problems",
+        "{} rules: {} EQL valid, {} EQL broken{kql}, {} unsupported{}; {} load problems",
         s.total,
         valid,
         broken,
@@ -119,7 +144,7 @@ fn validate(paths: &[PathBuf]) -> Result<ExitCode> {
         },
         problems.len()
     );
-    Ok(if broken > 0 || !problems.is_empty() {
+    Ok(if broken > 0 || kql_broken > 0 || !problems.is_empty() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
