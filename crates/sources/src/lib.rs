@@ -83,44 +83,12 @@ pub fn read_paths(
     on_event: &mut dyn FnMut(Event),
     on_skip: &mut dyn FnMut(Skip),
 ) -> Summary {
-    let mut summary = Summary::default();
-    let mut sink = Sink {
-        on_event,
-        on_skip,
-        summary: &mut summary,
+    // one thread: every file goes through the sequential readers
+    let sequential = ReadOptions {
+        threads: 1,
+        ..opts.clone()
     };
-    evtx_input::with_pipeline(|evtx| {
-        for path in paths {
-            if path.as_os_str() == "-" {
-                evtx.drain(&mut sink);
-                sink.summary.files += 1;
-                let stdin = io::stdin();
-                let lock = stdin.lock();
-                read_stream(Box::new(lock), Arc::from("-"), &mut sink);
-                continue;
-            }
-            let mut files = Vec::new();
-            match collect_files(path, opts.recursive, &mut files) {
-                Ok(()) => {}
-                Err(e) => {
-                    evtx.drain(&mut sink);
-                    sink.summary.files += 1;
-                    sink.fail_file(
-                        &file_name(path),
-                        Locator::Line(0),
-                        format!("cannot read: {e}"),
-                    );
-                    continue;
-                }
-            }
-            for file in files {
-                sink.summary.files += 1;
-                read_file(&file, &mut sink, evtx);
-            }
-        }
-        evtx.drain(&mut sink);
-    });
-    summary
+    read_paths_with(paths, &sequential, None, &Some, on_event, on_skip)
 }
 
 /// Like [`read_paths`], on every core where the input allows it: plain NDJSON
