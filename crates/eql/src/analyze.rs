@@ -361,7 +361,7 @@ impl<'s> Analyzer<'s> {
                 }
                 let c = CExpr::Match {
                     expr: Box::new(target),
-                    matchers,
+                    matchers: crate::pattern::merge_automata(matchers),
                     insensitive,
                 };
                 if *op == MatchOp::NotColon {

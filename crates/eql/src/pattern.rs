@@ -12,7 +12,63 @@ pub enum Matcher {
     Suffix(String),
     Contains(String),
     Any,
+    /// A Lucene regular expression (`regex`, `regex~`), compiled by analysis,
+    /// which must report a bad one.
     Regex(Regex),
+    /// Wildcard patterns of other shapes, as one automaton built on first use.
+    Wildcards(Automaton),
+}
+
+/// Wildcard patterns compiled to one automaton the first time a value is
+/// matched against them. In a run of a thousand rules most patterns are never
+/// evaluated (their rules' literal conditions never hold), and building
+/// automata was most of the time it took to load such a rule set.
+#[derive(Clone, Debug)]
+pub struct Automaton {
+    /// (regex source with its flags and anchors, the wildcard pattern it came from)
+    sources: Vec<(String, String)>,
+    built: std::sync::OnceLock<Built>,
+}
+
+#[derive(Clone, Debug)]
+enum Built {
+    One(Regex),
+    /// The merged automaton would not compile (size limit): each pattern on
+    /// its own, as an automaton or, failing that, as its exact text.
+    Each(Vec<Matcher>),
+}
+
+impl Automaton {
+    fn is_match(&self, s: &str, insensitive: bool) -> bool {
+        match self.built.get_or_init(|| self.build()) {
+            Built::One(r) => r.is_match(s),
+            Built::Each(list) => list.iter().any(|m| m.is_match(s, insensitive)),
+        }
+    }
+
+    fn build(&self) -> Built {
+        let mut alternation = String::new();
+        for (re, _) in &self.sources {
+            if !alternation.is_empty() {
+                alternation.push('|');
+            }
+            alternation.push_str("(?:");
+            alternation.push_str(re);
+            alternation.push(')');
+        }
+        match Regex::new(&alternation) {
+            Ok(r) => Built::One(r),
+            Err(_) => Built::Each(
+                self.sources
+                    .iter()
+                    .map(|(re, pattern)| match Regex::new(re) {
+                        Ok(r) => Matcher::Regex(r),
+                        Err(_) => Matcher::Exact(pattern.clone()),
+                    })
+                    .collect(),
+            ),
+        }
+    }
 }
 
 impl Matcher {
@@ -71,11 +127,10 @@ impl Matcher {
             }
         }
         re.push('$');
-        // An escaped literal pattern always compiles; fall back to an exact match otherwise.
-        match Regex::new(&re) {
-            Ok(r) => Matcher::Regex(r),
-            Err(_) => Matcher::Exact(pattern.to_string()),
-        }
+        Matcher::Wildcards(Automaton {
+            sources: vec![(re, pattern.to_string())],
+            built: std::sync::OnceLock::new(),
+        })
     }
 
     /// Does `s` match? `insensitive` must be what the matcher was built with.
@@ -83,6 +138,7 @@ impl Matcher {
         match self {
             Matcher::Any => true,
             Matcher::Regex(r) => r.is_match(s),
+            Matcher::Wildcards(a) => a.is_match(s, insensitive),
             Matcher::Exact(p) => {
                 if insensitive {
                     eq_fold(s, p)
@@ -116,6 +172,34 @@ impl Matcher {
             }
         }
     }
+}
+
+/// The matchers of one `:`/`like`/`like~` list with every wildcard
+/// automaton merged into one: the list holds when any matcher does, and one
+/// pass of one automaton answers for all of its patterns, where separate
+/// automata would each scan the value again (rules list dozens of path
+/// patterns). Each pattern keeps its own flags and anchors inside its group.
+pub fn merge_automata(matchers: Vec<Matcher>) -> Vec<Matcher> {
+    let automata = matchers
+        .iter()
+        .filter(|m| matches!(m, Matcher::Wildcards(_)))
+        .count();
+    if automata < 2 {
+        return matchers;
+    }
+    let mut sources = Vec::new();
+    let mut out = Vec::with_capacity(matchers.len() - automata + 1);
+    for m in matchers {
+        match m {
+            Matcher::Wildcards(a) => sources.extend(a.sources),
+            other => out.push(other),
+        }
+    }
+    out.push(Matcher::Wildcards(Automaton {
+        sources,
+        built: std::sync::OnceLock::new(),
+    }));
+    out
 }
 
 #[derive(Debug, PartialEq)]
@@ -298,6 +382,66 @@ mod tests {
         assert!(!wc("a*b*c", "aXXbYY", false));
         assert!(wc("MSHTA.EXE", "mshta.exe", true));
         assert!(wc("ÄB*", "äbc", true));
+    }
+
+    #[test]
+    fn merged_automata_answer_as_the_list_does() {
+        let patterns = ["*\\temp\\*.exe", "c:\\w?ndows\\*", "*.dll", "x*y*z", "abc"];
+        for insensitive in [false, true] {
+            let each: Vec<Matcher> = patterns
+                .iter()
+                .map(|p| Matcher::wildcard(p, insensitive))
+                .collect();
+            let merged = merge_automata(each.clone());
+            assert!(merged.len() < each.len());
+            for s in [
+                "C:\\Users\\a\\Temp\\x.EXE",
+                "c:\\users\\a\\temp\\x.exe",
+                "c:\\windows\\system32",
+                "C:\\WINDOWS\\x",
+                "a.dll",
+                "xaybz",
+                "xyz!",
+                "abc",
+                "ABC",
+                "",
+            ] {
+                let folded = if insensitive {
+                    s.to_lowercase()
+                } else {
+                    s.to_string()
+                };
+                let want = each.iter().any(|m| m.is_match(&folded, insensitive));
+                let got = merged.iter().any(|m| m.is_match(&folded, insensitive));
+                assert_eq!(got, want, "{s:?} insensitive={insensitive}");
+            }
+        }
+        // flags stay with their pattern: a sensitive one next to an insensitive one
+        let mixed = merge_automata(vec![
+            Matcher::wildcard("a?c*", false),
+            Matcher::wildcard("x?z*", true),
+        ]);
+        assert_eq!(mixed.len(), 1);
+        assert!(mixed[0].is_match("abcd", false));
+        assert!(!mixed[0].is_match("ABCD", false));
+        assert!(mixed[0].is_match("XYZW", false));
+    }
+
+    #[test]
+    fn automata_that_do_not_compile_fall_back_to_each_pattern() {
+        // a merged automaton over the size limit
+        let big: Vec<String> = (0..3000)
+            .map(|i| format!("*{i}?{}*x", "y".repeat(200)))
+            .collect();
+        let merged = merge_automata(big.iter().map(|p| Matcher::wildcard(p, true)).collect());
+        assert_eq!(merged.len(), 1);
+        let hit = format!("a2999b{}x", "Y".repeat(200));
+        assert!(merged[0].is_match(&hit, true));
+        assert!(!merged[0].is_match("a2999b", true));
+        let Matcher::Wildcards(a) = &merged[0] else {
+            panic!("one automaton")
+        };
+        assert!(matches!(a.built.get(), Some(Built::Each(list)) if list.len() == 3000));
     }
 
     #[test]
