@@ -217,25 +217,52 @@ fn field_access(schema: &Schema, name: &str, default: DataType) -> FieldAccess {
     }
 }
 
-/// Which rules can care about an event, looked up before the event is kept:
-/// rules by required category, rules that accept any category, and per
-/// index name which rules search it (computed once per name).
+/// Which rules can care about an event, looked up before the event is kept.
+///
+/// Every step (or `until`) filter of every rule is an [`Entry`]. A filter's
+/// necessary literal clauses ([`literal::clauses`]: "`event.category` is
+/// `process`", "`process.name` is one of these names", ...) are indexed by
+/// (field, lower-case value); an event's values light up the clauses they
+/// meet, and a filter is evaluated only when all of its clauses are lit. So
+/// an event named by hundreds of rules' `process.name` lists is evaluated
+/// only against those whose other conditions it also meets. Filters without
+/// any clause are evaluated on every event. Per index name, which rules
+/// search it is computed once.
 #[derive(Debug, Default)]
 struct Prefilter {
-    /// Rules without a literal condition, by required category.
-    by_category: HashMap<String, Vec<usize>>,
-    /// Rules without a literal condition that accept any category.
-    any_category: Vec<usize>,
-    /// Fields named by literal conditions.
+    entries: Vec<Entry>,
+    /// (rule, filter) pairs no clause indexes.
+    unindexed: Vec<(u32, u16)>,
+    /// Fields named by clauses.
     literal_fields: Vec<FieldPath>,
-    /// (field position, lower-case value) → rules whose literal condition it meets.
-    literal_index: HashMap<(usize, String), Vec<usize>>,
-    /// Every field the step filters, the category check and the literal
-    /// conditions read: each event is flattened over these once.
+    /// (field position, lower-case value) → (entry, bit of the clause it meets).
+    literal_index: ahash::AHashMap<(usize, String), Vec<(u32, u8)>>,
+    /// Every field the step filters and the clauses read: each event is
+    /// flattened over these once.
     fields: FieldIndex,
-    /// `event.category`.
-    category: FieldPath,
     index_ok: std::sync::RwLock<HashMap<std::sync::Arc<str>, std::sync::Arc<Vec<bool>>>>,
+}
+
+/// One step filter of one rule, reached through its literal clauses.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    rule: u32,
+    filter: u16,
+    /// One bit per clause: the mask at which every clause is met.
+    full: u8,
+}
+
+/// Per-thread working memory of [`Engine::matching_rules`]: clause bits per
+/// entry (all zero between calls), the entries touched, the entries ready.
+#[derive(Default)]
+struct Scratch {
+    masks: Vec<u8>,
+    touched: Vec<u32>,
+    ready: Vec<u32>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 /// The compiled rule set.
@@ -344,45 +371,51 @@ impl Engine {
                 }
             }
         }
-        let mut prefilter = Prefilter {
-            category: FieldPath::new("event.category"),
-            ..Prefilter::default()
-        };
+        let mut prefilter = Prefilter::default();
         for (r, cr) in compiled.iter().enumerate() {
-            let custom_category = cr
+            let cat_field = cr
                 .rule
                 .event_category_override
                 .as_deref()
-                .is_some_and(|f| f != "event.category");
-            if let Some(alts) = &cr.literals {
-                for (field, vals) in alts {
-                    let fi = match prefilter
-                        .literal_fields
-                        .iter()
-                        .position(|p| p.as_str() == field)
-                    {
-                        Some(i) => i,
-                        None => {
-                            prefilter.literal_fields.push(FieldPath::new(field));
-                            prefilter.literal_fields.len() - 1
-                        }
-                    };
-                    for v in vals {
-                        let rules = prefilter.literal_index.entry((fi, v.clone())).or_default();
-                        if rules.last() != Some(&r) {
-                            rules.push(r);
+                .unwrap_or("event.category");
+            for (fi, f) in cr.filters.iter().enumerate() {
+                let clauses = literal::clauses(f, cat_field);
+                if clauses.is_empty() {
+                    prefilter.unindexed.push((r as u32, fi as u16));
+                    continue;
+                }
+                let entry = prefilter.entries.len() as u32;
+                prefilter.entries.push(Entry {
+                    rule: r as u32,
+                    filter: fi as u16,
+                    full: ((1u16 << clauses.len()) - 1) as u8,
+                });
+                for (ci, alts) in clauses.iter().enumerate() {
+                    let bit = 1u8 << ci;
+                    for (field, vals) in alts {
+                        let fpos = match prefilter
+                            .literal_fields
+                            .iter()
+                            .position(|p| p.as_str() == field)
+                        {
+                            Some(i) => i,
+                            None => {
+                                prefilter.literal_fields.push(FieldPath::new(field));
+                                prefilter.literal_fields.len() - 1
+                            }
+                        };
+                        for v in vals {
+                            let hits = prefilter
+                                .literal_index
+                                .entry((fpos, v.clone()))
+                                .or_default();
+                            match hits.iter_mut().find(|(e, _)| *e == entry) {
+                                Some(h) => h.1 |= bit,
+                                None => hits.push((entry, bit)),
+                            }
                         }
                     }
                 }
-                continue;
-            }
-            match &cr.categories {
-                Some(cats) if !custom_category => {
-                    for c in cats {
-                        prefilter.by_category.entry(c.clone()).or_default().push(r);
-                    }
-                }
-                _ => prefilter.any_category.push(r),
             }
         }
         let mut read: Vec<&FieldAccess> = Vec::new();
@@ -394,8 +427,7 @@ impl Engine {
         prefilter.fields = FieldIndex::new(
             read.iter()
                 .map(|f| &f.path)
-                .chain(prefilter.literal_fields.iter())
-                .chain([&prefilter.category]),
+                .chain(prefilter.literal_fields.iter()),
         );
         Engine {
             prefilter,
@@ -471,67 +503,79 @@ impl Engine {
     /// each once, in ascending order.
     pub fn matching_rules(&self, e: &Event, out: &mut Vec<u32>) {
         let start = out.len();
+        let p = &self.prefilter;
         let index_ok = self.index_ok(&e.index);
         // every look-up below reads this one walk of the document
-        let doc = FlatView::new(&self.prefilter.fields, &e.source);
-        let check = |r: usize| {
-            index_ok[r]
-                && self.rules[r]
-                    .filters
-                    .iter()
-                    .any(|f| harrier_eql::eval::matches(f, &doc))
+        let doc = FlatView::new(&p.fields, &e.source);
+        let holds = |rule: u32, filter: u16| {
+            index_ok[rule as usize]
+                && harrier_eql::eval::matches(
+                    &self.rules[rule as usize].filters[filter as usize],
+                    &doc,
+                )
         };
-        for &r in &self.prefilter.any_category {
-            if check(r) {
-                out.push(r as u32);
+        for &(r, f) in &p.unindexed {
+            if !out[start..].contains(&r) && holds(r, f) {
+                out.push(r);
             }
         }
-        let mut cats: Vec<&str> = Vec::new();
-        doc.visit(&self.prefilter.category, &mut |v| {
-            if let Value::String(c) = v {
-                cats.push(c.as_str());
+        SCRATCH.with(|cell| {
+            let mut scratch = cell.borrow_mut();
+            let Scratch {
+                masks,
+                touched,
+                ready,
+            } = &mut *scratch;
+            if masks.len() < p.entries.len() {
+                masks.resize(p.entries.len(), 0);
             }
-            false
-        });
-        for c in &cats {
-            if let Some(rules) = self.prefilter.by_category.get(*c) {
-                out.extend(rules.iter().filter(|&&r| check(r)).map(|&r| r as u32));
-            }
-        }
-        // rules with a literal condition: only those the event's values name
-        let mut key = String::new();
-        for (fi, path) in self.prefilter.literal_fields.iter().enumerate() {
-            doc.visit(path, &mut |v| {
-                key.clear();
-                match v {
-                    Value::String(s) if s.is_ascii() => {
-                        key.push_str(s);
-                        key.make_ascii_lowercase();
+            // light up the clauses the event's values meet
+            let mut key = String::new();
+            for (fi, path) in p.literal_fields.iter().enumerate() {
+                doc.visit(path, &mut |v| {
+                    key.clear();
+                    match v {
+                        Value::String(s) if s.is_ascii() => {
+                            key.push_str(s);
+                            key.make_ascii_lowercase();
+                        }
+                        // the same folding analysis applied to the literals
+                        Value::String(s) => key.push_str(&s.to_lowercase()),
+                        Value::Number(n) => key.push_str(&n.to_string()),
+                        Value::Bool(b) => key.push_str(if *b { "true" } else { "false" }),
+                        _ => return false,
                     }
-                    // the same folding analysis applied to the literals
-                    Value::String(s) => key.push_str(&s.to_lowercase()),
-                    Value::Number(n) => key.push_str(&n.to_string()),
-                    Value::Bool(b) => key.push_str(if *b { "true" } else { "false" }),
-                    _ => return false,
-                }
-                // the lookup key owns its string; reuse one allocation per probe
-                let probe = (fi, std::mem::take(&mut key));
-                if let Some(rules) = self.prefilter.literal_index.get(&probe) {
-                    for &r in rules {
-                        let cr = &self.rules[r];
-                        let cat_ok = cr
-                            .categories
-                            .as_ref()
-                            .is_none_or(|need| need.iter().any(|n| cats.contains(&n.as_str())));
-                        if cat_ok && !out[start..].contains(&(r as u32)) && check(r) {
-                            out.push(r as u32);
+                    // the lookup key owns its string; reuse one allocation per probe
+                    let probe = (fi, std::mem::take(&mut key));
+                    if let Some(hits) = p.literal_index.get(&probe) {
+                        for &(entry, bit) in hits {
+                            let m = &mut masks[entry as usize];
+                            if *m == 0 {
+                                touched.push(entry);
+                            }
+                            *m |= bit;
                         }
                     }
+                    key = probe.1;
+                    false
+                });
+            }
+            // reset the masks before evaluating anything, so they are all zero again
+            for &entry in touched.iter() {
+                let m = std::mem::take(&mut masks[entry as usize]);
+                if m == p.entries[entry as usize].full {
+                    ready.push(entry);
                 }
-                key = probe.1;
-                false
-            });
-        }
+            }
+            touched.clear();
+            for &entry in ready.iter() {
+                let en = p.entries[entry as usize];
+                if !out[start..].contains(&en.rule) && holds(en.rule, en.filter) {
+                    out.push(en.rule);
+                }
+            }
+            ready.clear();
+        });
         out[start..].sort_unstable();
         let mut i = start;
         for j in start..out.len() {
@@ -541,6 +585,23 @@ impl Engine {
             }
         }
         out.truncate(i);
+    }
+
+    /// What [`Engine::matching_rules`] computes, without its index: every rule
+    /// whose index patterns admit the event and one of whose filters matches.
+    /// The reference the index is tested against.
+    pub fn matching_rules_unindexed(&self, e: &Event, out: &mut Vec<u32>) {
+        let index_ok = self.index_ok(&e.index);
+        for (r, cr) in self.rules.iter().enumerate() {
+            if index_ok[r]
+                && cr
+                    .filters
+                    .iter()
+                    .any(|f| harrier_eql::eval::matches(f, &e.source))
+            {
+                out.push(r as u32);
+            }
+        }
     }
 
     fn index_ok(&self, index: &std::sync::Arc<str>) -> std::sync::Arc<Vec<bool>> {

@@ -103,6 +103,44 @@ pub fn required(f: &CExpr, category_field: &str) -> Option<Literals> {
     }
 }
 
+/// The most clauses [`clauses`] returns for one filter.
+pub const MAX_CLAUSES: usize = 8;
+
+/// Necessary conditions of a filter that must all hold: each clause is a
+/// [`Literals`] alternative ("one of these fields holds one of these
+/// values"), and the filter can only match an event that meets every clause.
+/// Unlike [`required`], conditions on the category field count, since the
+/// engine indexes every clause; conditions on fields most events share come
+/// last, and at most [`MAX_CLAUSES`] are returned (any subset of necessary
+/// conditions is still necessary).
+pub fn clauses(f: &CExpr, category_field: &str) -> Vec<Literals> {
+    let mut out = Vec::new();
+    collect_clauses(f, category_field, &mut out);
+    out.sort_by_key(|alts| {
+        let common = alts
+            .iter()
+            .any(|(f, _)| f == category_field || LOW_CARDINALITY.contains(&f.as_str()));
+        (common, alts.iter().map(|(_, v)| v.len()).sum::<usize>())
+    });
+    out.dedup();
+    out.truncate(MAX_CLAUSES);
+    out
+}
+
+fn collect_clauses(f: &CExpr, category_field: &str, out: &mut Vec<Literals>) {
+    match f {
+        CExpr::And(items) => {
+            for c in items {
+                collect_clauses(c, category_field, out);
+            }
+        }
+        // the category leaf, which `required` leaves to category dispatch
+        CExpr::Cmp(CmpOp::Eq, a, b) => out.extend(leaf_any(a, std::slice::from_ref(&**b))),
+        CExpr::In { expr, list, .. } => out.extend(leaf_any(expr, list)),
+        other => out.extend(required(other, category_field)),
+    }
+}
+
 /// Fields compared as the text the document holds. An ip, date, version or
 /// number field compares parsed values (`::1` equals `0:0:0:0:0:0:0:1`), so a
 /// literal's text says nothing certain about the document's.
@@ -111,11 +149,19 @@ fn textual(fa: &harrier_eql::expr::FieldAccess) -> bool {
 }
 
 fn leaf(target: &CExpr, list: &[CExpr], category_field: &str) -> Option<Literals> {
+    match target {
+        CExpr::Field(fa) if fa.path.as_str() == category_field => None,
+        _ => leaf_any(target, list),
+    }
+}
+
+/// `field == literal` or `field in (literals)` on a textual field, whatever the field.
+fn leaf_any(target: &CExpr, list: &[CExpr]) -> Option<Literals> {
     let CExpr::Field(fa) = target else {
         return None;
     };
     let path = fa.path.as_str();
-    if path == category_field || !textual(fa) {
+    if !textual(fa) {
         return None;
     }
     let mut vals = Vec::new();
@@ -168,6 +214,55 @@ mod tests {
                 "process.name".into(),
                 vec!["b.exe".into(), "mshta.exe".into()]
             )])
+        );
+    }
+
+    fn clauses_of(q: &str) -> Vec<Literals> {
+        let schema = Schema::ecs();
+        let plan = Analyzer::new(&schema, Settings::default())
+            .plan(&parse(q).expect("parses"))
+            .expect("analyzes");
+        let harrier_eql::plan::PlanKind::Event(f) = plan.kind else {
+            panic!("event query")
+        };
+        clauses(&f, "event.category")
+    }
+
+    #[test]
+    fn clauses_are_every_literal_conjunct_selective_ones_first() {
+        let c = clauses_of(
+            r#"process where event.type == "start" and process.name : ("A.exe", "b.exe")
+               and process.parent.name == "X.EXE" and process.args : "*-enc*""#,
+        );
+        assert_eq!(
+            c,
+            vec![
+                vec![("process.parent.name".to_string(), vec!["x.exe".to_string()])],
+                vec![(
+                    "process.name".to_string(),
+                    vec!["a.exe".to_string(), "b.exe".to_string()]
+                )],
+                vec![("event.category".to_string(), vec!["process".to_string()])],
+                vec![("event.type".to_string(), vec!["start".to_string()])],
+            ]
+        );
+        // a disjunction is one clause, if each branch names literals
+        let c = clauses_of(
+            r#"file where file.name == "a" or (file.extension == "b" and file.path : "*x*")"#,
+        );
+        assert_eq!(
+            c,
+            vec![
+                vec![
+                    ("file.name".to_string(), vec!["a".to_string()]),
+                    ("file.extension".to_string(), vec!["b".to_string()])
+                ],
+                vec![("event.category".to_string(), vec!["file".to_string()])],
+            ]
+        );
+        // negations and wildcards give none; `any` gives no category clause
+        assert!(
+            clauses_of(r#"any where not process.name : "a" and process.args : "*x""#).is_empty()
         );
     }
 
