@@ -42,6 +42,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    no_huge_pages();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Query(args) => cmd::query::run(args),
@@ -58,3 +59,18 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// Transparent huge pages off for this process. mimalloc asks for them on
+/// its arenas, and the kernel then zeroes 2 MB for every first touch: with
+/// a large rule set that was a fifth of start-up and a third of a hunt's
+/// system time, for more resident memory.
+#[cfg(target_os = "linux")]
+fn no_huge_pages() {
+    // SAFETY: PR_SET_THP_DISABLE takes no pointers; it only sets a flag of this process.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn no_huge_pages() {}
