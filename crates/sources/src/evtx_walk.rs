@@ -21,7 +21,7 @@
 use crate::winlog::{normalize_guid_owned, Fields, System};
 use evtx::binxml::value_variant::BinXmlValue;
 use evtx::EvtxRecord;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -630,18 +630,107 @@ fn compile_event_data(ed: &Elem) -> Option<DataPlan> {
 // ---------------------------------------------------------------------------
 // Values
 
-/// How the JSON rendering shows a value: a bare number or bool, or a string.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Number,
-    Bool,
-    Str,
+/// A value as the JSON rendering has it once parsed.
+enum Scalar {
+    Str(String),
+    /// Integers, which the renderer writes as bare decimal numbers.
+    UInt(u64),
+    Int(i64),
+    Bool(bool),
+    Guid([u8; 16]),
 }
 
-/// The text of a value as the JSON rendering has it once parsed; `Ok(None)`
-/// when the renderer treats it as empty, `Err(())` for values we leave to
-/// the JSON path.
-fn scalar(v: &BinXmlValue<'_>) -> Result<Option<(String, Kind)>, ()> {
+impl Scalar {
+    /// The text, as the renderer writes it.
+    fn text(self) -> String {
+        match self {
+            Scalar::Str(s) => s,
+            Scalar::UInt(i) => i.to_string(),
+            Scalar::Int(i) => i.to_string(),
+            Scalar::Bool(b) => b.to_string(),
+            Scalar::Guid(g) => guid_text(&g, false),
+        }
+    }
+
+    /// [`normalize_guid_owned`] of the text: GUIDs upper-case, in braces.
+    fn data_text(self) -> String {
+        match self {
+            Scalar::Str(s) => normalize_guid_owned(s),
+            Scalar::Guid(g) => guid_text(&g, true),
+            other => other.text(),
+        }
+    }
+
+    /// As `winlog::number`: a bare number, or text that parses as one.
+    fn number(&self) -> Option<u64> {
+        match self {
+            Scalar::Str(s) => s.trim().parse().ok(),
+            Scalar::UInt(i) => Some(*i),
+            Scalar::Int(i) => u64::try_from(*i).ok(),
+            Scalar::Bool(_) | Scalar::Guid(_) => None,
+        }
+    }
+}
+
+/// A GUID as the renderer writes it (`{00112233-4455-6677-8899-aabbccddeeff}`,
+/// the first three groups little-endian), in upper case when `upper`.
+fn guid_text(g: &[u8; 16], upper: bool) -> String {
+    const ORDER: [usize; 16] = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
+    let digits: &[u8; 16] = if upper {
+        b"0123456789ABCDEF"
+    } else {
+        b"0123456789abcdef"
+    };
+    let mut out = String::with_capacity(38);
+    out.push('{');
+    for (i, &at) in ORDER.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        let b = g[at];
+        out.push(char::from(digits[usize::from(b >> 4)]));
+        out.push(char::from(digits[usize::from(b & 0x0f)]));
+    }
+    out.push('}');
+    out
+}
+
+/// UTF-16LE text as [`evtx::Utf16LeSlice::to_string`] decodes it; `None`
+/// where that fails (odd length, unpaired surrogates) or the text holds a NUL.
+fn utf16_text(bytes: &[u8]) -> Option<String> {
+    if bytes.len() & 1 != 0 {
+        return None;
+    }
+    let mut out: Vec<u8> = Vec::with_capacity(bytes.len() / 2);
+    // ASCII, four code units at a time.
+    let mut at = 0;
+    while let Some(w) = bytes.get(at..at + 8) {
+        let v = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        if v & 0xff80_ff80_ff80_ff80 != 0 {
+            break;
+        }
+        out.extend_from_slice(&[w[0], w[2], w[4], w[6]]);
+        at += 8;
+    }
+    let tail = bytes.get(at..).unwrap_or_default();
+    let units = tail
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]));
+    for ch in char::decode_utf16(units) {
+        let ch = ch.ok()?;
+        let mut buf = [0; 4];
+        out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+    }
+    if memchr::memchr(0, &out).is_some() {
+        return None;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The value as the JSON rendering has it once parsed; `Ok(None)` when the
+/// renderer treats it as empty, `Err(())` for values we leave to the JSON
+/// path.
+fn scalar(v: &BinXmlValue<'_>) -> Result<Option<Scalar>, ()> {
     use BinXmlValue as B;
     Ok(Some(match v {
         B::NullType => return Ok(None),
@@ -649,11 +738,7 @@ fn scalar(v: &BinXmlValue<'_>) -> Result<Option<(String, Kind)>, ()> {
             if s.is_empty() {
                 return Ok(None);
             }
-            let s = s.to_string().map_err(|_| ())?;
-            if s.contains('\0') {
-                return Err(());
-            }
-            (s, Kind::Str)
+            Scalar::Str(utf16_text(s.as_bytes()).ok_or(())?)
         }
         B::AnsiStringType(s) => {
             if s.is_empty() {
@@ -662,23 +747,22 @@ fn scalar(v: &BinXmlValue<'_>) -> Result<Option<(String, Kind)>, ()> {
             if s.contains('\0') {
                 return Err(());
             }
-            ((*s).to_string(), Kind::Str)
+            Scalar::Str((*s).to_string())
         }
         B::BinXmlType([]) | B::BinaryType([]) => return Ok(None),
-        // Decimal, as the renderer writes them.
-        B::Int8Type(i) => (i.to_string(), Kind::Number),
-        B::UInt8Type(i) => (i.to_string(), Kind::Number),
-        B::Int16Type(i) => (i.to_string(), Kind::Number),
-        B::UInt16Type(i) => (i.to_string(), Kind::Number),
-        B::Int32Type(i) => (i.to_string(), Kind::Number),
-        B::UInt32Type(i) => (i.to_string(), Kind::Number),
-        B::Int64Type(i) => (i.to_string(), Kind::Number),
-        B::UInt64Type(i) => (i.to_string(), Kind::Number),
-        B::BoolType(b) => (b.to_string(), Kind::Bool),
+        B::Int8Type(i) => Scalar::Int(i64::from(*i)),
+        B::UInt8Type(i) => Scalar::UInt(u64::from(*i)),
+        B::Int16Type(i) => Scalar::Int(i64::from(*i)),
+        B::UInt16Type(i) => Scalar::UInt(u64::from(*i)),
+        B::Int32Type(i) => Scalar::Int(i64::from(*i)),
+        B::UInt32Type(i) => Scalar::UInt(u64::from(*i)),
+        B::Int64Type(i) => Scalar::Int(*i),
+        B::UInt64Type(i) => Scalar::UInt(*i),
+        B::BoolType(b) => Scalar::Bool(*b),
+        B::GuidType(g) => Scalar::Guid(*g),
         B::Real32Type(_)
         | B::Real64Type(_)
         | B::BinaryType(_)
-        | B::GuidType(_)
         | B::SizeTType(_)
         | B::FileTimeType(_)
         | B::SysTimeType(_)
@@ -691,7 +775,7 @@ fn scalar(v: &BinXmlValue<'_>) -> Result<Option<(String, Kind)>, ()> {
             if s.is_empty() || s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
                 return Err(());
             }
-            (s, Kind::Str)
+            Scalar::Str(s)
         }
         _ => return Err(()),
     }))
@@ -714,8 +798,8 @@ fn is_null(v: &BinXmlValue<'_>) -> bool {
 
 impl DataPlan {
     /// `winlog.event_data` as [`crate::winlog::read_fields`] collects it.
-    fn eval(&self, values: &[BinXmlValue<'_>]) -> Option<Map<String, Value>> {
-        let mut out = Map::with_capacity(self.items.len());
+    fn eval(&self, values: &[BinXmlValue<'_>]) -> Option<Vec<(String, Value)>> {
+        let mut out = Vec::with_capacity(self.items.len());
         if Plan::left_out(self.dep, values).ok()? {
             return Some(out);
         }
@@ -726,7 +810,7 @@ impl DataPlan {
             }
             let s = match Plan::part(&item.src, values).ok()? {
                 None => String::new(),
-                Some((s, _)) => normalize_guid_owned(s),
+                Some(v) => v.data_text(),
             };
             let key = match &item.key {
                 Key::Name(n) => n.clone(),
@@ -735,17 +819,17 @@ impl DataPlan {
                     format!("param{params}")
                 }
             };
-            out.insert(key, Value::String(s));
+            out.push((key, Value::String(s)));
         }
         Some(out)
     }
 }
 
 impl Plan {
-    fn part(part: &Option<Part>, values: &[BinXmlValue<'_>]) -> Result<Option<(String, Kind)>, ()> {
+    fn part(part: &Option<Part>, values: &[BinXmlValue<'_>]) -> Result<Option<Scalar>, ()> {
         match part {
             None => Ok(None),
-            Some(Part::Text(t)) => Ok((!t.is_empty()).then(|| (t.clone(), Kind::Str))),
+            Some(Part::Text(t)) => Ok((!t.is_empty()).then(|| Scalar::Str(t.clone()))),
             Some(Part::Sub(i)) => scalar(values.get(usize::from(*i)).ok_or(())?),
         }
     }
@@ -768,39 +852,97 @@ impl Plan {
                 continue;
             }
             let v = Self::part(&item.src, values).ok()?;
-            let text = || v.as_ref().map(|(s, _)| s.clone());
-            // As `winlog::number`: a bare number, or a string that parses.
-            let number = || match &v {
-                Some((s, Kind::Number | Kind::Str)) => s.trim().parse::<u64>().ok(),
-                _ => None,
-            };
-            match item.field {
-                Field::ProviderName => sys.provider_name = text(),
-                Field::ProviderGuid => sys.provider_guid = text(),
+            let number = || v.as_ref().and_then(Scalar::number);
+            let f = item.field;
+            match f {
                 Field::EventId => sys.event_id = number(),
                 Field::Version => sys.version = number(),
                 Field::Level => sys.level = number(),
                 Field::Opcode => sys.opcode = number(),
-                Field::Keywords => sys.keywords = text(),
-                Field::TimeCreated => sys.time_created = text(),
                 Field::RecordId => sys.record_id = number(),
-                Field::ActivityId => sys.activity_id = text(),
-                Field::RelatedActivityId => sys.related_activity_id = text(),
                 Field::Pid => sys.pid = number(),
                 Field::Tid => sys.tid = number(),
-                Field::Channel => sys.channel = text(),
-                Field::Computer => sys.computer = text(),
-                Field::UserId => sys.user_id = text(),
+                _ => {
+                    let text = v.map(Scalar::text);
+                    match f {
+                        Field::ProviderName => sys.provider_name = text,
+                        Field::ProviderGuid => sys.provider_guid = text,
+                        Field::Keywords => sys.keywords = text,
+                        Field::TimeCreated => sys.time_created = text,
+                        Field::ActivityId => sys.activity_id = text,
+                        Field::RelatedActivityId => sys.related_activity_id = text,
+                        Field::Channel => sys.channel = text,
+                        Field::Computer => sys.computer = text,
+                        Field::UserId => sys.user_id = text,
+                        _ => {}
+                    }
+                }
             }
         }
         let event_data = match &self.data {
             Some(dp) => dp.eval(values)?,
-            None => Map::new(),
+            None => Vec::new(),
         };
         Some(Fields {
             sys,
             event_data,
             user_data: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use evtx::Utf16LeSlice;
+
+    fn units(s: &[u16]) -> Vec<u8> {
+        s.iter().flat_map(|u| u.to_le_bytes()).collect()
+    }
+
+    /// `utf16_text` decodes as the crate does, and refuses what we leave to
+    /// the JSON path (NUL, unpaired surrogates, odd lengths).
+    #[test]
+    fn utf16_like_the_crate() {
+        let cases: Vec<Vec<u8>> = vec![
+            units(&[]),
+            units(&[0x41]),
+            units(
+                &"C:\\Windows\\System32\\cmd.exe"
+                    .encode_utf16()
+                    .collect::<Vec<_>>(),
+            ),
+            units(
+                &"h\u{e9}llo w\u{f6}rld, \u{1F600} ok"
+                    .encode_utf16()
+                    .collect::<Vec<_>>(),
+            ),
+            units(&[0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0xe9]),
+            units(&[0x41, 0x42, 0x43, 0x44, 0x00, 0x46]),
+            units(&[0x41, 0xd800, 0x42]),
+            units(&[0xdc00]),
+            vec![0x41, 0x00, 0x42],
+        ];
+        for bytes in cases {
+            let crate_text = Utf16LeSlice::new(&bytes, bytes.len() / 2 + 1)
+                .to_string()
+                .ok()
+                .filter(|s| !s.contains('\0'));
+            assert_eq!(utf16_text(&bytes), crate_text, "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn guids_like_the_crate() {
+        let g: [u8; 16] = [
+            0x3b, 0x1c, 0xf1, 0x42, 0x01, 0xce, 0x8f, 0x5c, 0, 0, 0, 0x10, 0xc7, 0x3e, 0x2a, 0,
+        ];
+        let crate_text = BinXmlValue::GuidType(g).to_string();
+        assert_eq!(guid_text(&g, false), crate_text);
+        assert_eq!(guid_text(&g, true), crate_text.to_ascii_uppercase());
+        assert_eq!(
+            guid_text(&g, true),
+            "{42F11C3B-CE01-5C8F-0000-0010C73E2A00}"
+        );
     }
 }

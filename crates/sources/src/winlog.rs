@@ -10,7 +10,8 @@
 //! every other channel, and records without a channel (ETW captures) →
 //! `logs-windows.forwarded-default`.
 
-use serde_json::{json, Map, Value};
+use crate::doc::{Doc, ROOT};
+use serde_json::{Map, Value};
 
 pub(crate) const SYSMON_CHANNEL: &str = "Microsoft-Windows-Sysmon/Operational";
 
@@ -29,10 +30,10 @@ pub(crate) struct Header {
 
 /// What a record says, read from either rendering: the `System` fields,
 /// `EventData` as `winlog.event_data` gets it (string values, unnamed `Data`
-/// as `param1`, `param2`, ...) and `UserData`.
+/// as `param1`, `param2`, ...; distinct names, in order) and `UserData`.
 pub(crate) struct Fields {
     pub sys: System,
-    pub event_data: Map<String, Value>,
+    pub event_data: Vec<(String, Value)>,
     pub user_data: Option<Map<String, Value>>,
 }
 
@@ -54,7 +55,7 @@ pub(crate) fn read_fields(record: &Value) -> Option<Fields> {
     let user_data = event.get("UserData").and_then(user_data);
     Some(Fields {
         sys,
-        event_data,
+        event_data: event_data.into_iter().collect(),
         user_data,
     })
 }
@@ -82,122 +83,120 @@ pub(crate) fn build(fields: Fields, file: &str, header: Option<Header>) -> Mappe
         .is_some_and(|c| c.eq_ignore_ascii_case(SYSMON_CHANNEL));
     let (index, dataset) = data_stream(sys.channel.as_deref(), is_sysmon);
 
-    let mut doc = Map::with_capacity(16);
+    let mut d = Doc::with_capacity(if is_sysmon { 112 } else { 48 });
+    // `event` and `winlog` come last, after what the Sysmon mapping adds.
+    let ev = d.detached("event");
+    let wl = d.detached("winlog");
     let created = sys.time_created.as_deref().map(iso_millis);
     if let Some(t) = &created {
-        doc.insert("@timestamp".into(), Value::String(t.clone()));
+        d.set(ROOT, "@timestamp", Value::String(t.clone()));
     }
 
     // winlog.*
-    let mut winlog = Map::with_capacity(20);
     if let Some(c) = &sys.channel {
-        winlog.insert("channel".into(), Value::String(c.clone()));
+        d.set(wl, "channel", Value::String(c.clone()));
     }
     if let Some(c) = &sys.computer {
-        winlog.insert("computer_name".into(), Value::String(c.clone()));
+        d.set(wl, "computer_name", Value::String(c.clone()));
     }
-    if let Some(id) = sys.event_id {
-        winlog.insert("event_id".into(), Value::String(id.to_string()));
+    let code = sys.event_id.map(|id| id.to_string());
+    if let Some(id) = &code {
+        d.set(wl, "event_id", Value::String(id.clone()));
     }
     if let Some(op) = sys.opcode {
         if let Some(name) = opcode_name(op) {
-            winlog.insert("opcode".into(), Value::String(name.into()));
+            d.set(wl, "opcode", Value::String(name.into()));
         }
     }
-    let mut process = Map::new();
-    if let Some(pid) = sys.pid {
-        process.insert("pid".into(), pid.into());
-    }
-    if let Some(tid) = sys.tid {
-        process.insert("thread".into(), json!({ "id": tid }));
-    }
-    if !process.is_empty() {
-        winlog.insert("process".into(), Value::Object(process));
+    if sys.pid.is_some() || sys.tid.is_some() {
+        let process = d.object(wl, "process");
+        if let Some(pid) = sys.pid {
+            d.set(process, "pid", pid.into());
+        }
+        if let Some(tid) = sys.tid {
+            d.put_at(process, "thread.id", tid.into());
+        }
     }
     if let Some(g) = &sys.provider_guid {
-        winlog.insert("provider_guid".into(), Value::String(normalize_guid(g)));
+        d.set(wl, "provider_guid", Value::String(normalize_guid(g)));
     }
     if let Some(p) = &sys.provider_name {
-        winlog.insert("provider_name".into(), Value::String(p.clone()));
+        d.set(wl, "provider_name", Value::String(p.clone()));
     }
     if let Some(id) = sys.record_id {
-        winlog.insert("record_id".into(), Value::String(id.to_string()));
+        d.set(wl, "record_id", Value::String(id.to_string()));
     }
     if let Some(sid) = &sys.user_id {
-        winlog.insert("user".into(), json!({ "identifier": sid }));
+        d.put_at(wl, "user.identifier", Value::String(sid.clone()));
     }
     if let Some(v) = sys.version {
-        winlog.insert("version".into(), v.into());
+        d.set(wl, "version", v.into());
     }
     if let Some(a) = &sys.activity_id {
-        winlog.insert("activity_id".into(), Value::String(normalize_guid(a)));
+        d.set(wl, "activity_id", Value::String(normalize_guid(a)));
     }
     if let Some(a) = &sys.related_activity_id {
-        winlog.insert(
-            "related_activity_id".into(),
-            Value::String(normalize_guid(a)),
-        );
+        d.set(wl, "related_activity_id", Value::String(normalize_guid(a)));
     }
     if let Some(k) = &sys.keywords {
         if let Some(names) = keyword_names(k) {
-            winlog.insert("keywords".into(), names);
+            d.set(wl, "keywords", names);
         }
     }
     if let Some(ud) = user_data {
-        winlog.insert("user_data".into(), Value::Object(ud));
+        d.set(wl, "user_data", Value::Object(ud));
     }
 
     // event.*
-    let mut ev = Map::with_capacity(12);
-    if let Some(id) = sys.event_id {
-        ev.insert("code".into(), Value::String(id.to_string()));
+    if let Some(id) = code {
+        d.set(ev, "code", Value::String(id));
     }
-    ev.insert("kind".into(), Value::String("event".into()));
+    d.set(ev, "kind", Value::String("event".into()));
     if let Some(p) = &sys.provider_name {
-        ev.insert("provider".into(), Value::String(p.clone()));
+        d.set(ev, "provider", Value::String(p.clone()));
     }
-    if let Some(t) = &created {
-        ev.insert("created".into(), Value::String(t.clone()));
+    if let Some(t) = created {
+        d.set(ev, "created", Value::String(t));
     }
-    ev.insert("dataset".into(), Value::String(dataset.into()));
+    d.set(ev, "dataset", Value::String(dataset.into()));
 
-    let mut host = Map::new();
+    let host = d.object(ROOT, "host");
     if let Some(c) = &sys.computer {
-        host.insert("name".into(), Value::String(c.clone()));
+        d.set(host, "name", Value::String(c.clone()));
     }
-    host.insert(
-        "os".into(),
-        json!({ "type": "windows", "family": "windows" }),
-    );
-    doc.insert("host".into(), Value::Object(host));
+    d.put_at(host, "os.type", Value::String("windows".into()));
+    d.put_at(host, "os.family", Value::String("windows".into()));
+    let log = d.object(ROOT, "log");
     if let Some(level) = sys.level.and_then(level_name) {
-        doc.insert(
-            "log".into(),
-            json!({ "level": level, "file": { "path": file } }),
-        );
-    } else {
-        doc.insert("log".into(), json!({ "file": { "path": file } }));
+        d.set(log, "level", Value::String(level.into()));
     }
-    let (ds_type, ds_dataset) = ("logs", dataset);
-    doc.insert(
-        "data_stream".into(),
-        json!({ "type": ds_type, "dataset": ds_dataset, "namespace": "default" }),
-    );
+    d.put_at(log, "file.path", Value::String(file.into()));
+    let ds = d.object(ROOT, "data_stream");
+    d.set(ds, "type", Value::String("logs".into()));
+    d.set(ds, "dataset", Value::String(dataset.into()));
+    d.set(ds, "namespace", Value::String("default".into()));
 
     if is_sysmon {
         if let Some(code) = sys.event_id {
             if let Some(task) = crate::sysmon::task_name(code) {
-                winlog.insert("task".into(), Value::String(task.into()));
+                d.set(wl, "task", Value::String(task.into()));
             }
         }
-        crate::sysmon::map(&mut doc, &mut ev, &mut event_data, &sys, &mut winlog);
+        crate::sysmon::map(&mut d, ev, &mut event_data, &sys);
     }
     if !event_data.is_empty() {
-        winlog.insert("event_data".into(), Value::Object(event_data));
+        let mut map = Map::with_capacity(event_data.len());
+        for (k, v) in event_data {
+            map.insert(k, v);
+        }
+        d.set(wl, "event_data", Value::Object(map));
     }
-    doc.insert("event".into(), Value::Object(ev));
-    doc.insert("winlog".into(), Value::Object(winlog));
-    Mapped { doc, index }
+    d.link(ROOT, ev);
+    d.link(ROOT, wl);
+    Mapped {
+        doc: d.into_map(),
+        index,
+    }
 }
 
 /// The `System` element's fields we use.
