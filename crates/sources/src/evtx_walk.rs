@@ -4,8 +4,10 @@
 //! (BinXML in the chunk, shared by every record of that event type) and the
 //! record's substitution values. We read each definition once per chunk into
 //! a [`Plan`] (which substitution, or which literal, feeds each `System`
-//! field and each `EventData` entry), take the values from the `evtx` crate
-//! ([`EvtxRecord::template_instances`]) and fill [`Fields`] directly.
+//! field and each `EventData` entry), read the substitution values from the
+//! record's bytes (the common scalar types, at their exact sizes; the `evtx`
+//! crate's [`EvtxRecord::template_instances`] reads any other) and fill
+//! [`Fields`] directly.
 //!
 //! The plan reproduces what [`crate::winlog::read_fields`] reads from the
 //! crate's JSON rendering, for the shapes it accepts: an `Event` root with a
@@ -19,8 +21,9 @@
 //! don't mirror (handles, unrepresentable times).
 
 use crate::winlog::{normalize_guid_owned, Fields, System};
-use evtx::binxml::value_variant::BinXmlValue;
+use evtx::binxml::value_variant::{BinXmlValue, FileTime};
 use evtx::EvtxRecord;
+use evtx::Utf16LeSlice;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -66,12 +69,12 @@ pub(crate) fn extract(record: &mut EvtxRecord<'_>, plans: &mut Plans) -> Option<
     let data = record.chunk.data;
     let start = usize::try_from(record.binxml_offset).ok()?;
     let end = start.checked_add(record.binxml_size as usize)?;
-    let def_offset = single_instance(data, start, end)?;
+    let (def_offset, at) = single_instance(data, start, end)?;
     let compiled = plans.get(data, def_offset, false)?;
     let Compiled::Event(plan) = &*compiled else {
         return None;
     };
-    let values = instance_values(record, def_offset)?;
+    let values = substitutions(record, (start, end), def_offset, at)?;
     let mut fields = plan.eval(&values)?;
     let Some(slot) = plan.slot else {
         return Some(fields);
@@ -82,11 +85,12 @@ pub(crate) fn extract(record: &mut EvtxRecord<'_>, plans: &mut Plans) -> Option<
     if is_empty(value) {
         return Some(fields);
     }
-    let BinXmlValue::BinXmlType(bytes) = value else {
+    let Val::Bin(BinXmlValue::BinXmlType(bytes)) = value else {
         return None;
     };
     let (offset, len) = subslice_at(data, bytes)?;
-    let nested_def = single_instance(data, offset, offset.checked_add(len)?)?;
+    let window = (offset, offset.checked_add(len)?);
+    let (nested_def, nested_at) = single_instance(data, window.0, window.1)?;
     let nested = plans.get(data, nested_def, true)?;
     match &*nested {
         Compiled::Other => Some(fields),
@@ -95,18 +99,37 @@ pub(crate) fn extract(record: &mut EvtxRecord<'_>, plans: &mut Plans) -> Option<
             if plan.data.is_some() {
                 return None; // `EventData` twice: the second is `EventData_1`
             }
-            // The crate reads the instance at the record's BinXML window:
-            // point it at the fragment for a moment.
-            let (saved_offset, saved_size) = (record.binxml_offset, record.binxml_size);
-            record.binxml_offset = offset as u64;
-            record.binxml_size = u32::try_from(len).ok()?;
-            let nested_values = instance_values(record, nested_def);
-            record.binxml_offset = saved_offset;
-            record.binxml_size = saved_size;
-            fields.event_data = dp.eval(&nested_values?)?;
+            let nested_values = substitutions(record, window, nested_def, nested_at)?;
+            fields.event_data = dp.eval(&nested_values)?;
             Some(fields)
         }
     }
+}
+
+/// The substitution values of the one template instance in `data[window]`
+/// (definition at `def_offset`, value descriptors at `at`): read here when
+/// every value is of a type and size [`read_values`] takes, else by the crate.
+/// The record is left as it was.
+fn substitutions<'a>(
+    record: &mut EvtxRecord<'a>,
+    window: (usize, usize),
+    def_offset: u32,
+    at: usize,
+) -> Option<Vec<Val<'a>>> {
+    let data: &'a [u8] = record.chunk.data;
+    let mut out = Vec::new();
+    if read_values(data, at, &mut out).is_some() {
+        return Some(out);
+    }
+    // The crate reads the instance at the record's BinXML window: point it
+    // at `window` for a moment.
+    let (saved_offset, saved_size) = (record.binxml_offset, record.binxml_size);
+    record.binxml_offset = window.0 as u64;
+    record.binxml_size = u32::try_from(window.1 - window.0).ok()?;
+    let values = instance_values(record, def_offset);
+    record.binxml_offset = saved_offset;
+    record.binxml_size = saved_size;
+    Some(values?.into_iter().map(Val::from).collect())
 }
 
 /// The substitution values of the record's one template instance.
@@ -117,6 +140,112 @@ fn instance_values<'a>(record: &EvtxRecord<'a>, def_offset: u32) -> Option<Vec<B
     }
     let inst = instances.pop()?;
     (inst.template_def_offset == def_offset).then_some(inst.values)
+}
+
+/// A substitution value: the crate's, or a SID (whose crate type we cannot
+/// build).
+enum Val<'a> {
+    Bin(BinXmlValue<'a>),
+    /// A SID as stored: revision, count, authority, sub-authorities.
+    Sid(&'a [u8]),
+}
+
+impl<'a> From<BinXmlValue<'a>> for Val<'a> {
+    fn from(v: BinXmlValue<'a>) -> Val<'a> {
+        match v {
+            BinXmlValue::SidType(sid) => Val::Sid(sid.as_bytes()),
+            v => Val::Bin(v),
+        }
+    }
+}
+
+/// The values of a template instance whose value count is at `at`, as the
+/// crate reads them (`read_template_values_cursor`), when each is of a type
+/// read here and has that type's size exactly; `None` otherwise (nothing is
+/// left half-read that matters: the caller then asks the crate).
+fn read_values<'a>(data: &'a [u8], at: usize, out: &mut Vec<Val<'a>>) -> Option<()> {
+    use BinXmlValue as B;
+    let mut r = Reader { data, pos: at };
+    let count = r.u32()? as usize;
+    let descriptors = data.get(r.pos..r.pos.checked_add(count.checked_mul(4)?)?)?;
+    let mut pos = r.pos + descriptors.len();
+    out.reserve_exact(count);
+    for d in descriptors.chunks_exact(4) {
+        let size = usize::from(u16::from_le_bytes([d[0], d[1]]));
+        let v: &'a [u8] = data.get(pos..pos.checked_add(size)?)?;
+        pos += size;
+        let exact = |n: usize| (size == n).then_some(());
+        let le8 = |v: &[u8]| -> Option<[u8; 8]> { v.try_into().ok() };
+        let le4 = |v: &[u8]| -> Option<[u8; 4]> { v.try_into().ok() };
+        let le2 = |v: &[u8]| -> Option<[u8; 2]> { v.try_into().ok() };
+        out.push(Val::Bin(match d[2] {
+            0x00 => B::NullType,
+            0x01 => {
+                if size & 1 != 0 {
+                    return None;
+                }
+                // Up to the first NUL, as `Utf16LeSlice::until_nul`.
+                let chars = v
+                    .chunks_exact(2)
+                    .position(|u| u == [0, 0])
+                    .unwrap_or(size / 2);
+                B::StringType(Utf16LeSlice::new(v, chars))
+            }
+            0x03 => {
+                exact(1)?;
+                B::Int8Type(i8::from_le_bytes([v[0]]))
+            }
+            0x04 => {
+                exact(1)?;
+                B::UInt8Type(v[0])
+            }
+            0x05 => B::Int16Type(i16::from_le_bytes(le2(v)?)),
+            0x06 => B::UInt16Type(u16::from_le_bytes(le2(v)?)),
+            0x07 => B::Int32Type(i32::from_le_bytes(le4(v)?)),
+            0x08 => B::UInt32Type(u32::from_le_bytes(le4(v)?)),
+            0x09 => B::Int64Type(i64::from_le_bytes(le8(v)?)),
+            0x0a => B::UInt64Type(u64::from_le_bytes(le8(v)?)),
+            // Values other than 0 and 1 stay integers, as the crate keeps them.
+            0x0d => match i32::from_le_bytes(le4(v)?) {
+                0 => B::BoolType(false),
+                1 => B::BoolType(true),
+                raw => B::Int32Type(raw),
+            },
+            0x0f => B::GuidType(v.try_into().ok()?),
+            0x11 => B::FileTimeType(FileTime(u64::from_le_bytes(le8(v)?))),
+            0x13 => {
+                let subs = usize::from(*v.get(1)?);
+                exact(8 + 4 * subs)?;
+                out.push(Val::Sid(v));
+                continue;
+            }
+            0x14 => B::HexInt32Type(u32::from_le_bytes(le4(v)?)),
+            0x15 => B::HexInt64Type(u64::from_le_bytes(le8(v)?)),
+            0x21 => B::BinXmlType(v),
+            _ => return None,
+        }));
+    }
+    Some(())
+}
+
+/// A SID as the renderer writes it: `S-1-5-21-...`.
+fn sid_text(b: &[u8]) -> Option<String> {
+    use std::fmt::Write;
+    let &[revision, count, a0, a1, a2, a3, a4, a5, ref subs @ ..] = b else {
+        return None;
+    };
+    let authority = u64::from_be_bytes([0, 0, a0, a1, a2, a3, a4, a5]);
+    let mut out = String::with_capacity(48);
+    write!(out, "S-{revision}-{authority}").ok()?;
+    for sub in subs.chunks_exact(4).take(usize::from(count)) {
+        write!(
+            out,
+            "-{}",
+            u32::from_le_bytes([sub[0], sub[1], sub[2], sub[3]])
+        )
+        .ok()?;
+    }
+    Some(out)
 }
 
 /// Where `part` sits in `whole`: offset and length.
@@ -166,8 +295,9 @@ const TEMPLATE_INSTANCE: u8 = 0x0c;
 const TEMPLATE_HEADER_SIZE: usize = 24;
 
 /// When `data[start..end]` is exactly one template instance (after an
-/// optional fragment header, up to EOF or the end), its definition's offset.
-fn single_instance(data: &[u8], start: usize, end: usize) -> Option<u32> {
+/// optional fragment header, up to EOF or the end), its definition's offset
+/// and where its value count is.
+fn single_instance(data: &[u8], start: usize, end: usize) -> Option<(u32, usize)> {
     let stream = data.get(start..end)?;
     let mut r = Reader { data, pos: start };
     if stream.first() == Some(&FRAGMENT_HEADER) {
@@ -185,6 +315,7 @@ fn single_instance(data: &[u8], start: usize, end: usize) -> Option<u32> {
         let size = r.u32()? as usize;
         r.skip(size)?;
     }
+    let at = r.pos;
     let count = r.u32()? as usize;
     let mut values = 0usize;
     for _ in 0..count {
@@ -195,7 +326,7 @@ fn single_instance(data: &[u8], start: usize, end: usize) -> Option<u32> {
     if value_end > end {
         return None;
     }
-    (value_end == end || data.get(value_end) == Some(&EOF)).then_some(def_offset)
+    (value_end == end || data.get(value_end) == Some(&EOF)).then_some((def_offset, at))
 }
 
 // ---------------------------------------------------------------------------
@@ -339,11 +470,7 @@ fn name_ref(r: &mut Reader<'_>) -> Option<String> {
 }
 
 fn utf16(bytes: &[u8]) -> Option<String> {
-    let units = bytes
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]));
-    let s: String = char::decode_utf16(units).collect::<Result<_, _>>().ok()?;
-    (!s.contains('\0')).then_some(s)
+    utf16_text(bytes)
 }
 
 // ---------------------------------------------------------------------------
@@ -638,6 +765,10 @@ enum Scalar {
     Int(i64),
     Bool(bool),
     Guid([u8; 16]),
+    /// `HexInt32`/`HexInt64`: `0x` and lower-case digits.
+    Hex(u64),
+    /// A FILETIME the crate renders with seven decimals.
+    FileTime(u64),
 }
 
 impl Scalar {
@@ -649,6 +780,8 @@ impl Scalar {
             Scalar::Int(i) => i.to_string(),
             Scalar::Bool(b) => b.to_string(),
             Scalar::Guid(g) => guid_text(&g, false),
+            Scalar::Hex(v) => hex_text(v),
+            Scalar::FileTime(t) => filetime_text(t),
         }
     }
 
@@ -667,7 +800,9 @@ impl Scalar {
             Scalar::Str(s) => s.trim().parse().ok(),
             Scalar::UInt(i) => Some(*i),
             Scalar::Int(i) => u64::try_from(*i).ok(),
-            Scalar::Bool(_) | Scalar::Guid(_) => None,
+            Scalar::Bool(_) | Scalar::Guid(_) | Scalar::Hex(_) => None,
+            // Its text is a date: no number.
+            Scalar::FileTime(_) => None,
         }
     }
 }
@@ -681,18 +816,65 @@ fn guid_text(g: &[u8; 16], upper: bool) -> String {
     } else {
         b"0123456789abcdef"
     };
-    let mut out = String::with_capacity(38);
-    out.push('{');
+    let mut out = [b'-'; 38];
+    out[0] = b'{';
+    out[37] = b'}';
+    let mut n = 1;
     for (i, &at) in ORDER.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
-            out.push('-');
+            n += 1;
         }
         let b = g[at];
-        out.push(char::from(digits[usize::from(b >> 4)]));
-        out.push(char::from(digits[usize::from(b & 0x0f)]));
+        out[n] = digits[usize::from(b >> 4)];
+        out[n + 1] = digits[usize::from(b & 0x0f)];
+        n += 2;
     }
-    out.push('}');
-    out
+    String::from_utf8(out.to_vec()).unwrap_or_default()
+}
+
+/// `0x` and the lower-case hex digits, as the renderer writes `HexInt` values.
+fn hex_text(v: u64) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [0u8; 18];
+    let mut n = buf.len();
+    let mut v = v;
+    loop {
+        n -= 1;
+        buf[n] = DIGITS[(v & 0xf) as usize];
+        v >>= 4;
+        if v == 0 {
+            break;
+        }
+    }
+    n -= 2;
+    buf[n] = b'0';
+    buf[n + 1] = b'x';
+    String::from_utf8(buf[n..].to_vec()).unwrap_or_default()
+}
+
+/// A FILETIME as the renderer writes it (`2019-03-18T16:57:37.9333240Z`).
+/// The crate's own `Display` for the times jiff cannot represent.
+fn filetime_text(t: u64) -> String {
+    let Some(ts) = FileTime(t).to_timestamp() else {
+        return BinXmlValue::FileTimeType(FileTime(t)).to_string();
+    };
+    let dt = evtx::Offset::UTC.to_datetime(ts);
+    let mut buf = *b"0000-00-00T00:00:00.0000000Z";
+    let mut put = |at: std::ops::Range<usize>, v: i64| {
+        let mut v = v.unsigned_abs();
+        for b in buf[at].iter_mut().rev() {
+            *b = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0..4, i64::from(dt.year()));
+    put(5..7, i64::from(dt.month()));
+    put(8..10, i64::from(dt.day()));
+    put(11..13, i64::from(dt.hour()));
+    put(14..16, i64::from(dt.minute()));
+    put(17..19, i64::from(dt.second()));
+    put(20..27, i64::from(dt.subsec_nanosecond() / 100));
+    String::from_utf8(buf.to_vec()).unwrap_or_default()
 }
 
 /// UTF-16LE text as [`evtx::Utf16LeSlice::to_string`] decodes it; `None`
@@ -701,18 +883,28 @@ fn utf16_text(bytes: &[u8]) -> Option<String> {
     if bytes.len() & 1 != 0 {
         return None;
     }
-    let mut out: Vec<u8> = Vec::with_capacity(bytes.len() / 2);
-    // ASCII, four code units at a time.
-    let mut at = 0;
-    while let Some(w) = bytes.get(at..at + 8) {
+    // Most text is ASCII: check four code units at a time (a unit above
+    // 0x7f, or a NUL), then take every other byte.
+    let (mut high, mut nul) = (0u64, 0u64);
+    let words = bytes.chunks_exact(8);
+    let rest = words.remainder();
+    for w in words {
         let v = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        if v & 0xff80_ff80_ff80_ff80 != 0 {
-            break;
-        }
-        out.extend_from_slice(&[w[0], w[2], w[4], w[6]]);
-        at += 8;
+        high |= v & 0xff80_ff80_ff80_ff80;
+        nul |= v.wrapping_sub(0x0001_0001_0001_0001) & !v & 0x8000_8000_8000_8000;
     }
-    let tail = bytes.get(at..).unwrap_or_default();
+    for u in rest.chunks_exact(2) {
+        high |= u64::from(u[1]) | u64::from(u[0] & 0x80);
+        nul |= u64::from(u[0] == 0 && u[1] == 0);
+    }
+    if high == 0 {
+        if nul != 0 {
+            return None;
+        }
+        return String::from_utf8(bytes.iter().step_by(2).copied().collect()).ok();
+    }
+    let mut out: Vec<u8> = Vec::with_capacity(bytes.len() / 2);
+    let tail = bytes;
     let units = tail
         .chunks_exact(2)
         .map(|c| u16::from_le_bytes([c[0], c[1]]));
@@ -730,8 +922,12 @@ fn utf16_text(bytes: &[u8]) -> Option<String> {
 /// The value as the JSON rendering has it once parsed; `Ok(None)` when the
 /// renderer treats it as empty, `Err(())` for values we leave to the JSON
 /// path.
-fn scalar(v: &BinXmlValue<'_>) -> Result<Option<Scalar>, ()> {
+fn scalar(v: &Val<'_>) -> Result<Option<Scalar>, ()> {
     use BinXmlValue as B;
+    let v = match v {
+        Val::Bin(v) => v,
+        Val::Sid(b) => return sid_text(b).map(|s| Some(Scalar::Str(s))).ok_or(()),
+    };
     Ok(Some(match v {
         B::NullType => return Ok(None),
         B::StringType(s) => {
@@ -760,15 +956,15 @@ fn scalar(v: &BinXmlValue<'_>) -> Result<Option<Scalar>, ()> {
         B::UInt64Type(i) => Scalar::UInt(*i),
         B::BoolType(b) => Scalar::Bool(*b),
         B::GuidType(g) => Scalar::Guid(*g),
+        B::HexInt32Type(v) => Scalar::Hex(u64::from(*v)),
+        B::HexInt64Type(v) => Scalar::Hex(*v),
+        B::FileTimeType(t) => Scalar::FileTime(t.0),
         B::Real32Type(_)
         | B::Real64Type(_)
         | B::BinaryType(_)
         | B::SizeTType(_)
-        | B::FileTimeType(_)
         | B::SysTimeType(_)
-        | B::SidType(_)
-        | B::HexInt32Type(_)
-        | B::HexInt64Type(_) => {
+        | B::SidType(_) => {
             // `Display` is the renderer's own text; these never need escaping.
             // Empty means the renderer failed on it: leave that to the JSON path.
             let s = v.to_string();
@@ -782,7 +978,10 @@ fn scalar(v: &BinXmlValue<'_>) -> Result<Option<Scalar>, ()> {
 }
 
 /// What the renderer leaves out as empty (of the values we handle).
-fn is_empty(v: &BinXmlValue<'_>) -> bool {
+fn is_empty(v: &Val<'_>) -> bool {
+    let Val::Bin(v) = v else {
+        return false;
+    };
     match v {
         BinXmlValue::NullType => true,
         BinXmlValue::StringType(s) => s.is_empty(),
@@ -792,13 +991,16 @@ fn is_empty(v: &BinXmlValue<'_>) -> bool {
     }
 }
 
-fn is_null(v: &BinXmlValue<'_>) -> bool {
+fn is_null(v: &Val<'_>) -> bool {
+    let Val::Bin(v) = v else {
+        return false;
+    };
     matches!(v, BinXmlValue::NullType) || matches!(v, BinXmlValue::BinXmlType(b) if b.is_empty())
 }
 
 impl DataPlan {
     /// `winlog.event_data` as [`crate::winlog::read_fields`] collects it.
-    fn eval(&self, values: &[BinXmlValue<'_>]) -> Option<Vec<(String, Value)>> {
+    fn eval(&self, values: &[Val<'_>]) -> Option<Vec<(String, Value)>> {
         let mut out = Vec::with_capacity(self.items.len());
         if Plan::left_out(self.dep, values).ok()? {
             return Some(out);
@@ -826,7 +1028,7 @@ impl DataPlan {
 }
 
 impl Plan {
-    fn part(part: &Option<Part>, values: &[BinXmlValue<'_>]) -> Result<Option<Scalar>, ()> {
+    fn part(part: &Option<Part>, values: &[Val<'_>]) -> Result<Option<Scalar>, ()> {
         match part {
             None => Ok(None),
             Some(Part::Text(t)) => Ok((!t.is_empty()).then(|| Scalar::Str(t.clone()))),
@@ -835,14 +1037,14 @@ impl Plan {
     }
 
     /// Whether the element depending on `dep` is left out.
-    fn left_out(dep: Option<u16>, values: &[BinXmlValue<'_>]) -> Result<bool, ()> {
+    fn left_out(dep: Option<u16>, values: &[Val<'_>]) -> Result<bool, ()> {
         match dep {
             None => Ok(false),
             Some(d) => values.get(usize::from(d)).map(is_null).ok_or(()),
         }
     }
 
-    fn eval(&self, values: &[BinXmlValue<'_>]) -> Option<Fields> {
+    fn eval(&self, values: &[Val<'_>]) -> Option<Fields> {
         if Self::left_out(self.root_dep, values).ok()? {
             return None;
         }
@@ -894,7 +1096,6 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use evtx::Utf16LeSlice;
 
     fn units(s: &[u16]) -> Vec<u8> {
         s.iter().flat_map(|u| u.to_le_bytes()).collect()
@@ -929,6 +1130,29 @@ mod tests {
                 .ok()
                 .filter(|s| !s.contains('\0'));
             assert_eq!(utf16_text(&bytes), crate_text, "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn hex_and_filetimes_like_the_crate() {
+        for v in [0, 1, 0x8000_0000_0000_0000, u64::MAX, 0xabc] {
+            assert_eq!(hex_text(v), BinXmlValue::HexInt64Type(v).to_string());
+        }
+        let times = [
+            0,
+            1,
+            131_970_000_000_000_000,
+            132_000_000_123_456_789,
+            125_911_584_000_000_000, // 2000-01-01
+            126_000_000_000_000_001,
+            2_650_467_743_990_000_000, // 9999-12-30T22:00 and later: the crate's text
+            2_650_467_743_999_999_999,
+            u64::MAX / 2,
+            u64::MAX,
+        ];
+        for t in times {
+            let crate_text = BinXmlValue::FileTimeType(FileTime(t)).to_string();
+            assert_eq!(filetime_text(t), crate_text, "{t}");
         }
     }
 

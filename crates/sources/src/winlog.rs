@@ -401,21 +401,29 @@ pub(crate) fn iso_millis(t: &str) -> String {
     if b.len() < 19 || !(b[10] == b'T' || b[10] == b' ') || b[4] != b'-' || b[13] != b':' {
         return t.to_string();
     }
-    let mut frac = String::new();
-    let mut rest = &t[19..];
+    // (A multi-byte character before position 19 is no time either.)
+    let (Some(date), Some(time), Some(mut rest)) = (t.get(..10), t.get(11..19), t.get(19..)) else {
+        return t.to_string();
+    };
+    let mut frac = "";
     if let Some(r) = rest.strip_prefix('.') {
-        let digits: String = r.chars().take_while(|c| c.is_ascii_digit()).collect();
-        rest = &r[digits.len()..];
-        frac = digits;
+        let digits = r.bytes().take_while(u8::is_ascii_digit).count();
+        (frac, rest) = r.split_at(digits);
     }
     if !(rest.is_empty() || rest == "Z") {
         return t.to_string();
     }
-    while frac.len() < 3 {
-        frac.push('0');
+    let mut out = String::with_capacity(24);
+    out.push_str(date);
+    out.push('T');
+    out.push_str(time);
+    out.push('.');
+    out.push_str(&frac[..frac.len().min(3)]);
+    for _ in frac.len()..3 {
+        out.push('0');
     }
-    frac.truncate(3);
-    format!("{}T{}.{}Z", &t[..10], &t[11..19], frac)
+    out.push('Z');
+    out
 }
 
 fn level_name(level: u64) -> Option<&'static str> {
@@ -485,6 +493,10 @@ mod tests {
             "2019-03-18T16:57:37.000Z"
         );
         assert_eq!(iso_millis("garbage"), "garbage");
+        assert_eq!(
+            iso_millis("2019-03-18 16:57:3\u{e9}"),
+            "2019-03-18 16:57:3\u{e9}"
+        );
     }
 
     #[test]
