@@ -46,6 +46,33 @@ impl Node {
     }
 }
 
+/// The keys of a dotted path, as `path.split('.')` gives them (a byte scan:
+/// the paths are short, and `split`'s searcher costs more than it saves).
+fn segments(path: &str) -> Segments<'_> {
+    Segments(Some(path))
+}
+
+struct Segments<'a>(Option<&'a str>);
+
+impl<'a> Iterator for Segments<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let s = self.0?;
+        match s.bytes().position(|b| b == b'.') {
+            // `.` is ASCII: both sides are on character boundaries.
+            Some(i) => {
+                self.0 = s.get(i + 1..);
+                s.get(..i)
+            }
+            None => {
+                self.0 = None;
+                Some(s)
+            }
+        }
+    }
+}
+
 pub(crate) struct Doc {
     nodes: Vec<Node>,
 }
@@ -143,10 +170,26 @@ impl Doc {
         self.entry(parent, key, || Cow::Borrowed(key), Some(v));
     }
 
+    /// Adds field `key` to object `parent`, which must not have it yet (as
+    /// [`Doc::set`], without looking).
+    pub(crate) fn push(&mut self, parent: Id, key: &'static str, v: Value) {
+        debug_assert!(self.find(parent, key).is_none(), "{key} set twice");
+        let id = self.new_node(Cow::Borrowed(key), Some(v));
+        self.append(parent, id);
+    }
+
+    /// A new object `key` under `parent`, which must not have that key yet.
+    pub(crate) fn push_object(&mut self, parent: Id, key: &'static str) -> Id {
+        debug_assert!(self.find(parent, key).is_none(), "{key} set twice");
+        let id = self.new_node(Cow::Borrowed(key), None);
+        self.append(parent, id);
+        id
+    }
+
     /// Sets the dotted `path` under `parent` to `v`, creating objects on the
     /// way (a field on the way is replaced by an object, in its place).
     pub(crate) fn put_at(&mut self, mut parent: Id, path: &'static str, v: Value) {
-        let mut parts = path.split('.');
+        let mut parts = segments(path);
         let mut cur = parts.next().unwrap_or("");
         for next in parts {
             parent = self.object(parent, cur);
@@ -162,7 +205,7 @@ impl Doc {
 
     /// [`Doc::put_at`] for a path that is not static (new keys are copied).
     pub(crate) fn put_owned(&mut self, mut parent: Id, path: &str, v: Value) {
-        let mut parts = path.split('.');
+        let mut parts = segments(path);
         let mut cur = parts.next().unwrap_or("");
         for next in parts {
             parent = self.entry(parent, cur, || Cow::Owned(cur.to_owned()), None);
@@ -174,7 +217,7 @@ impl Doc {
     /// The value at the dotted `path`, when it is a field (not an object).
     pub(crate) fn get(&self, path: &str) -> Option<&Value> {
         let mut cur = ROOT;
-        for p in path.split('.') {
+        for p in segments(path) {
             if self.node(cur).leaf.is_some() {
                 return None;
             }
@@ -190,7 +233,7 @@ impl Doc {
     /// Whether `path` is set to an object or a non-null value.
     pub(crate) fn has(&self, path: &str) -> bool {
         let mut cur = ROOT;
-        for p in path.split('.') {
+        for p in segments(path) {
             if self.node(cur).leaf.is_some() {
                 return false;
             }
@@ -261,6 +304,25 @@ mod tests {
 
     /// The same writes through `Doc` and through `serde_json::Map` inserts
     /// give the same document, keys in the same order.
+    #[test]
+    fn segments_like_split() {
+        for p in [
+            "",
+            "a",
+            "a.b",
+            "a..b",
+            ".a",
+            "a.",
+            "process.parent.entity_id",
+            "\u{e9}.x",
+        ] {
+            assert_eq!(
+                segments(p).collect::<Vec<_>>(),
+                p.split('.').collect::<Vec<_>>()
+            );
+        }
+    }
+
     #[test]
     fn behaves_like_map_inserts() {
         let mut d = Doc::with_capacity(4);

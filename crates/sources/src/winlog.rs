@@ -89,97 +89,101 @@ pub(crate) fn build(fields: Fields, file: &str, header: Option<Header>) -> Mappe
     let wl = d.detached("winlog");
     let created = sys.time_created.as_deref().map(iso_millis);
     if let Some(t) = &created {
-        d.set(ROOT, "@timestamp", Value::String(t.clone()));
+        d.push(ROOT, "@timestamp", Value::String(t.clone()));
     }
 
     // winlog.*
     if let Some(c) = &sys.channel {
-        d.set(wl, "channel", Value::String(c.clone()));
+        d.push(wl, "channel", Value::String(c.clone()));
     }
     if let Some(c) = &sys.computer {
-        d.set(wl, "computer_name", Value::String(c.clone()));
+        d.push(wl, "computer_name", Value::String(c.clone()));
     }
     let code = sys.event_id.map(|id| id.to_string());
     if let Some(id) = &code {
-        d.set(wl, "event_id", Value::String(id.clone()));
+        d.push(wl, "event_id", Value::String(id.clone()));
     }
     if let Some(op) = sys.opcode {
         if let Some(name) = opcode_name(op) {
-            d.set(wl, "opcode", Value::String(name.into()));
+            d.push(wl, "opcode", Value::String(name.into()));
         }
     }
     if sys.pid.is_some() || sys.tid.is_some() {
-        let process = d.object(wl, "process");
+        let process = d.push_object(wl, "process");
         if let Some(pid) = sys.pid {
-            d.set(process, "pid", pid.into());
+            d.push(process, "pid", pid.into());
         }
         if let Some(tid) = sys.tid {
-            d.put_at(process, "thread.id", tid.into());
+            let thread = d.push_object(process, "thread");
+            d.push(thread, "id", tid.into());
         }
     }
     if let Some(g) = &sys.provider_guid {
-        d.set(wl, "provider_guid", Value::String(normalize_guid(g)));
+        d.push(wl, "provider_guid", Value::String(normalize_guid(g)));
     }
     if let Some(p) = &sys.provider_name {
-        d.set(wl, "provider_name", Value::String(p.clone()));
+        d.push(wl, "provider_name", Value::String(p.clone()));
     }
     if let Some(id) = sys.record_id {
-        d.set(wl, "record_id", Value::String(id.to_string()));
+        d.push(wl, "record_id", Value::String(id.to_string()));
     }
     if let Some(sid) = &sys.user_id {
-        d.put_at(wl, "user.identifier", Value::String(sid.clone()));
+        let user = d.push_object(wl, "user");
+        d.push(user, "identifier", Value::String(sid.clone()));
     }
     if let Some(v) = sys.version {
-        d.set(wl, "version", v.into());
+        d.push(wl, "version", v.into());
     }
     if let Some(a) = &sys.activity_id {
-        d.set(wl, "activity_id", Value::String(normalize_guid(a)));
+        d.push(wl, "activity_id", Value::String(normalize_guid(a)));
     }
     if let Some(a) = &sys.related_activity_id {
-        d.set(wl, "related_activity_id", Value::String(normalize_guid(a)));
+        d.push(wl, "related_activity_id", Value::String(normalize_guid(a)));
     }
     if let Some(k) = &sys.keywords {
         if let Some(names) = keyword_names(k) {
-            d.set(wl, "keywords", names);
+            d.push(wl, "keywords", names);
         }
     }
     if let Some(ud) = user_data {
-        d.set(wl, "user_data", Value::Object(ud));
+        d.push(wl, "user_data", Value::Object(ud));
     }
 
     // event.*
     if let Some(id) = code {
-        d.set(ev, "code", Value::String(id));
+        d.push(ev, "code", Value::String(id));
     }
-    d.set(ev, "kind", Value::String("event".into()));
+    d.push(ev, "kind", Value::String("event".into()));
     if let Some(p) = &sys.provider_name {
-        d.set(ev, "provider", Value::String(p.clone()));
+        d.push(ev, "provider", Value::String(p.clone()));
     }
     if let Some(t) = created {
-        d.set(ev, "created", Value::String(t));
+        d.push(ev, "created", Value::String(t));
     }
-    d.set(ev, "dataset", Value::String(dataset.into()));
+    d.push(ev, "dataset", Value::String(dataset.into()));
 
-    let host = d.object(ROOT, "host");
+    let host = d.push_object(ROOT, "host");
     if let Some(c) = &sys.computer {
-        d.set(host, "name", Value::String(c.clone()));
+        d.push(host, "name", Value::String(c.clone()));
     }
-    d.put_at(host, "os.type", Value::String("windows".into()));
-    d.put_at(host, "os.family", Value::String("windows".into()));
-    let log = d.object(ROOT, "log");
+    let os = d.push_object(host, "os");
+    d.push(os, "type", Value::String("windows".into()));
+    d.push(os, "family", Value::String("windows".into()));
+    let log = d.push_object(ROOT, "log");
     if let Some(level) = sys.level.and_then(level_name) {
-        d.set(log, "level", Value::String(level.into()));
+        d.push(log, "level", Value::String(level.into()));
     }
-    d.put_at(log, "file.path", Value::String(file.into()));
-    let ds = d.object(ROOT, "data_stream");
-    d.set(ds, "type", Value::String("logs".into()));
-    d.set(ds, "dataset", Value::String(dataset.into()));
-    d.set(ds, "namespace", Value::String("default".into()));
+    let log_file = d.push_object(log, "file");
+    d.push(log_file, "path", Value::String(file.into()));
+    let ds = d.push_object(ROOT, "data_stream");
+    d.push(ds, "type", Value::String("logs".into()));
+    d.push(ds, "dataset", Value::String(dataset.into()));
+    d.push(ds, "namespace", Value::String("default".into()));
 
     if is_sysmon {
         if let Some(code) = sys.event_id {
             if let Some(task) = crate::sysmon::task_name(code) {
-                d.set(wl, "task", Value::String(task.into()));
+                d.push(wl, "task", Value::String(task.into()));
             }
         }
         crate::sysmon::map(&mut d, ev, &mut event_data, &sys);
