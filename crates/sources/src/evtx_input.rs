@@ -374,7 +374,8 @@ mod tests {
 
     /// Every record of the EVTX corpus that the walk maps gives exactly the
     /// document (keys in order) of the JSON path; and the walk maps nearly all
-    /// of the attack samples.
+    /// of the attack samples (8,105 of 8,255: the rest are `UserData` shapes
+    /// and arrays it leaves to the JSON path).
     #[test]
     fn walk_matches_json_path_on_corpus() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets/evtx");
@@ -436,7 +437,7 @@ mod tests {
         eprintln!("walked {walked} of {total} records; attack samples {samples_walked} of {samples_total}");
         assert!(total > 17_000, "{total}");
         assert!(
-            samples_walked * 100 >= samples_total * 90,
+            samples_walked * 100 >= samples_total * 98,
             "{samples_walked} of {samples_total}"
         );
     }

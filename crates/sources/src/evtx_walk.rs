@@ -11,20 +11,22 @@
 //!
 //! The plan reproduces what [`crate::winlog::read_fields`] reads from the
 //! crate's JSON rendering, for the shapes it accepts: an `Event` root with a
-//! `System` element of single-valued fields, and `EventData` made of `Data`
-//! elements (all named, or all positional). Anything else returns `None` and
-//! the record takes the JSON path ([`crate::evtx_input`]): `UserData`,
-//! nested BinXML or array values in a field we read, element dependencies on
-//! `Data`, repeated element or `Data` names, substitutions with text around
-//! them, records that are not a single template instance, strings that are
-//! not valid UTF-16 or hold a NUL, and values the renderer shows in a way we
-//! don't mirror (handles, unrepresentable times).
+//! `System` element of single-valued fields, `EventData` made of `Data`
+//! elements (all named, or all positional; a positional one holding an array
+//! of two or more strings is repeated per string, as the renderer expands
+//! it) and `UserData` holding one element of leaf fields. Anything else
+//! returns `None` and the record takes the JSON path ([`crate::evtx_input`]):
+//! nested BinXML or other array values in a field we read, element
+//! dependencies on `Data`, repeated element or `Data` names, substitutions
+//! with text around them, records that are not a single template instance,
+//! strings that are not valid UTF-16 or hold a NUL, and values the renderer
+//! shows in a way we don't mirror (handles, unrepresentable times).
 
 use crate::winlog::{normalize_guid_owned, Fields, System};
 use evtx::binxml::value_variant::{BinXmlValue, FileTime};
 use evtx::EvtxRecord;
 use evtx::Utf16LeSlice;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -40,6 +42,8 @@ enum Compiled {
     Event(Plan),
     /// An `EventData` substituted into an `Event`.
     EventData(DataPlan),
+    /// A `UserData` substituted into an `Event`.
+    UserData(UserPlan),
     /// Another element substituted into an `Event`, which we don't read.
     Other,
 }
@@ -101,6 +105,14 @@ pub(crate) fn extract(record: &mut EvtxRecord<'_>, plans: &mut Plans) -> Option<
             }
             let nested_values = substitutions(record, window, nested_def, nested_at)?;
             fields.event_data = dp.eval(&nested_values)?;
+            Some(fields)
+        }
+        Compiled::UserData(up) => {
+            if plan.user.is_some() {
+                return None; // `UserData` twice
+            }
+            let nested_values = substitutions(record, window, nested_def, nested_at)?;
+            fields.user_data = up.eval(&nested_values)?;
             Some(fields)
         }
     }
@@ -532,6 +544,7 @@ pub(crate) struct Plan {
     root_dep: Option<u16>,
     sys: Vec<SysItem>,
     data: Option<DataPlan>,
+    user: Option<UserPlan>,
     /// A substitution among `Event`'s children (see [`extract`]).
     slot: Option<u16>,
 }
@@ -593,6 +606,7 @@ fn compile(root: &Elem) -> Option<Plan> {
     }
     let mut system = None;
     let mut event_data = None;
+    let mut user_data = None;
     let mut slot = None;
     let mut seen: Vec<&str> = Vec::new();
     for node in &root.children {
@@ -612,7 +626,8 @@ fn compile(root: &Elem) -> Option<Plan> {
         match c.name.as_str() {
             "System" if c.dep.is_none() => system = Some(c),
             "EventData" => event_data = Some(c),
-            "System" | "UserData" => return None,
+            "UserData" => user_data = Some(c),
+            "System" => return None,
             _ => {}
         }
     }
@@ -665,11 +680,49 @@ fn compile(root: &Elem) -> Option<Plan> {
         None => None,
         Some(ed) => Some(compile_event_data(ed)?),
     };
+    let user = match user_data {
+        None => None,
+        Some(ud) => Some(compile_user_data(ud)?),
+    };
     Some(Plan {
         root_dep: root.dep,
         sys,
         data,
+        user,
         slot,
+    })
+}
+
+/// `UserData` as [`crate::winlog`] reads it from the JSON rendering: its one
+/// element (`xml_name`) and that element's leaf children, by name.
+#[derive(Debug)]
+struct UserPlan {
+    dep: Option<u16>,
+    name: String,
+    items: Vec<DataItem>,
+}
+
+fn compile_user_data(ud: &Elem) -> Option<UserPlan> {
+    // One element, always there; the JSON path takes the first, and one that
+    // may be left out would make another the first.
+    let [inner] = element_children(ud)?[..] else {
+        return None;
+    };
+    if inner.dep.is_some() {
+        return None;
+    }
+    let mut items = Vec::new();
+    for c in element_children(inner)? {
+        items.push(DataItem {
+            key: Key::Name(c.name.clone()),
+            src: leaf_content(c)?,
+            dep: c.dep,
+        });
+    }
+    Some(UserPlan {
+        dep: ud.dep,
+        name: inner.name.clone(),
+        items,
     })
 }
 
@@ -677,7 +730,8 @@ fn compile(root: &Elem) -> Option<Plan> {
 fn compile_nested(root: &Elem) -> Option<Compiled> {
     match root.name.as_str() {
         "EventData" => compile_event_data(root).map(Compiled::EventData),
-        "System" | "UserData" | "Event" => None,
+        "UserData" => compile_user_data(root).map(Compiled::UserData),
+        "System" | "Event" => None,
         _ => Some(Compiled::Other),
     }
 }
@@ -998,6 +1052,31 @@ fn is_null(v: &Val<'_>) -> bool {
     matches!(v, BinXmlValue::NullType) || matches!(v, BinXmlValue::BinXmlType(b) if b.is_empty())
 }
 
+impl UserPlan {
+    /// `winlog.user_data` as [`crate::winlog`] collects it (`None`: no
+    /// `UserData` in the record); `None` inside for the JSON path.
+    fn eval(&self, values: &[Val<'_>]) -> Option<Option<Map<String, Value>>> {
+        if Plan::left_out(self.dep, values).ok()? {
+            return Some(None);
+        }
+        let mut out = Map::with_capacity(self.items.len() + 1);
+        for item in &self.items {
+            if Plan::left_out(item.dep, values).ok()? {
+                continue;
+            }
+            let s = match Plan::part(&item.src, values).ok()? {
+                None => String::new(),
+                Some(v) => v.data_text(),
+            };
+            if let Key::Name(n) = &item.key {
+                out.insert(n.clone(), Value::String(s));
+            }
+        }
+        out.insert("xml_name".into(), Value::String(self.name.clone()));
+        Some(Some(out))
+    }
+}
+
 impl DataPlan {
     /// `winlog.event_data` as [`crate::winlog::read_fields`] collects it.
     fn eval(&self, values: &[Val<'_>]) -> Option<Vec<(String, Value)>> {
@@ -1009,6 +1088,28 @@ impl DataPlan {
         for item in &self.items {
             if Plan::left_out(item.dep, values).ok()? {
                 continue;
+            }
+            if let (Key::Param, Some(Part::Sub(i))) = (&item.key, &item.src) {
+                if let Some(Val::Bin(BinXmlValue::StringArrayType(strings))) =
+                    values.get(usize::from(*i))
+                {
+                    // The renderer repeats the `Data` element once per string
+                    // (an empty one stays empty) when there is more than one;
+                    // one or none we leave to the JSON path.
+                    if strings.len() < 2 {
+                        return None;
+                    }
+                    for s in strings.iter() {
+                        let text = if s.is_empty() {
+                            String::new()
+                        } else {
+                            normalize_guid_owned(utf16_text(s.as_bytes())?)
+                        };
+                        params += 1;
+                        out.push((format!("param{params}"), Value::String(text)));
+                    }
+                    continue;
+                }
             }
             let s = match Plan::part(&item.src, values).ok()? {
                 None => String::new(),
@@ -1088,7 +1189,10 @@ impl Plan {
         Some(Fields {
             sys,
             event_data,
-            user_data: None,
+            user_data: match &self.user {
+                Some(up) => up.eval(values)?,
+                None => None,
+            },
         })
     }
 }
