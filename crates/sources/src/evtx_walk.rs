@@ -2,8 +2,10 @@
 //!
 //! A record is almost always one template instance: a template definition
 //! (BinXML in the chunk, shared by every record of that event type) and the
-//! record's substitution values. We read each definition once per chunk into
-//! a [`Plan`] (which substitution, or which literal, feeds each `System`
+//! record's substitution values. We read each definition once per chunk
+//! (compiled once per thread: the same template in another chunk has the
+//! same [`template_key`]) into a [`Plan`] (which substitution, or which
+//! literal, feeds each `System`
 //! field and each `EventData` entry), read the substitution values from the
 //! record's bytes (the common scalar types, at their exact sizes; the `evtx`
 //! crate's [`EvtxRecord::template_instances`] reads any other) and fill
@@ -35,6 +37,20 @@ use std::rc::Rc;
 #[derive(Default)]
 pub(crate) struct Plans(HashMap<u32, Option<Rc<Compiled>>>);
 
+/// Templates compiled on this thread, by [`template_key`]: each chunk
+/// defines its templates again, at other offsets, and most EVTX files are a
+/// chunk or a few, so compiling once per chunk cost about as much as
+/// reading the record values.
+type Cached = Option<Rc<Compiled>>;
+
+thread_local! {
+    static COMPILED: std::cell::RefCell<HashMap<Vec<u8>, Cached>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
+/// Templates kept per thread at most (then the cache starts over).
+const MAX_CACHED: usize = 1024;
+
 /// What a template definition is to us, by its root element.
 #[derive(Debug)]
 enum Compiled {
@@ -53,7 +69,29 @@ impl Plans {
         if let Some(c) = self.0.get(&def_offset) {
             return c.clone();
         }
-        let c = parse_template(data, def_offset)
+        let mut key = vec![u8::from(nested)];
+        let c = if template_key(data, def_offset, &mut key).is_some() {
+            COMPILED.with(|cache| {
+                if let Some(c) = cache.borrow().get(&key) {
+                    return c.clone();
+                }
+                let c = Self::compile(data, def_offset, nested);
+                let mut cache = cache.borrow_mut();
+                if cache.len() >= MAX_CACHED {
+                    cache.clear();
+                }
+                cache.insert(key, c.clone());
+                c
+            })
+        } else {
+            Self::compile(data, def_offset, nested)
+        };
+        self.0.insert(def_offset, c.clone());
+        c
+    }
+
+    fn compile(data: &[u8], def_offset: u32, nested: bool) -> Cached {
+        parse_template(data, def_offset)
             .and_then(|t| {
                 if nested {
                     compile_nested(&t)
@@ -61,9 +99,7 @@ impl Plans {
                     compile(&t).map(Compiled::Event)
                 }
             })
-            .map(Rc::new);
-        self.0.insert(def_offset, c.clone());
-        c
+            .map(Rc::new)
     }
 }
 
@@ -449,6 +485,79 @@ fn parse_template(data: &[u8], offset: u32) -> Option<Elem> {
         return None;
     }
     root
+}
+
+/// What [`parse_template`] reads of the definition at `offset`, with each
+/// name written out (as UTF-16, length first) where the definition has the
+/// chunk offset of its string-table entry: the same for the same template in
+/// any chunk, so it keys compiled templates across chunks. `None` where
+/// `parse_template` would give up (the caller then compiles, to `None`).
+fn template_key(data: &[u8], offset: u32, out: &mut Vec<u8>) -> Option<()> {
+    let offset = offset as usize;
+    let mut header = Reader {
+        data,
+        pos: offset.checked_add(20)?,
+    };
+    let size = header.u32()? as usize;
+    let start = offset.checked_add(TEMPLATE_HEADER_SIZE)?;
+    let end = start.checked_add(size)?;
+    if end > data.len() {
+        return None;
+    }
+    let mut r = Reader { data, pos: start };
+    let copy = |r: &mut Reader<'_>, n: usize, out: &mut Vec<u8>| -> Option<()> {
+        let at = r.pos;
+        r.skip(n)?;
+        out.extend_from_slice(data.get(at..r.pos)?);
+        Some(())
+    };
+    while r.pos < end {
+        let token = r.u8()?;
+        out.push(token);
+        match token {
+            EOF => break,
+            FRAGMENT_HEADER => r.skip(3)?,
+            0x01 | 0x41 => {
+                copy(&mut r, 2, out)?; // dependency
+                r.skip(4)?; // data size
+                name_key(&mut r, out)?;
+                if token & 0x40 != 0 {
+                    r.skip(4)?; // attribute list size
+                }
+            }
+            0x02..=0x04 => {}
+            0x06 | 0x46 => name_key(&mut r, out)?,
+            0x05 | 0x45 => {
+                if r.u8()? != 0x01 {
+                    return None;
+                }
+                let at = r.pos;
+                let chars = r.u16()? as usize;
+                r.pos = at;
+                copy(&mut r, 2 + chars.checked_mul(2)?, out)?;
+            }
+            0x0d | 0x0e => {
+                copy(&mut r, 2, out)?; // substitution index
+                r.skip(1)?; // value type
+            }
+            _ => return None,
+        }
+    }
+    Some(())
+}
+
+/// [`name_ref`]'s name, as its length and UTF-16 code units.
+fn name_key(r: &mut Reader<'_>, out: &mut Vec<u8>) -> Option<()> {
+    let offset = r.u32()? as usize;
+    if r.pos == offset {
+        r.skip(6)?;
+        let chars = r.u16()? as usize;
+        r.skip(chars.checked_mul(2)?.checked_add(2)?)?;
+    }
+    let at = offset.checked_add(6)?;
+    let chars = usize::from(u16::from_le_bytes([*r.data.get(at)?, *r.data.get(at + 1)?]));
+    out.extend_from_slice(r.data.get(at..at.checked_add(2 + chars.checked_mul(2)?)?)?);
+    Some(())
 }
 
 fn push_part(stack: &mut [Elem], in_attrs: bool, part: Part) -> Option<()> {
