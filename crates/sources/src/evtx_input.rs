@@ -15,6 +15,7 @@
 //! Chunk-level failures have no record id: they are reported at
 //! `Locator::Record(0)` with the chunk named in the reason.
 
+use crate::doc::Doc;
 use crate::evtx_walk::{self, Plans};
 use crate::winlog::{self, Header, Mapped};
 use crate::Sink;
@@ -29,6 +30,8 @@ use std::sync::{Arc, Mutex};
 
 enum Outcome {
     Event(u64, Mapped),
+    /// A walked record's document, whose maps the receiving thread builds.
+    Doc(u64, Doc, &'static str),
     Bad(u64, String),
 }
 
@@ -253,6 +256,15 @@ fn deliver(batch: Batch, sink: &mut Sink, indexes: &mut Indexes) {
         Batch::Records(name, items) => {
             for item in items {
                 match item {
+                    Ok(Outcome::Doc(id, doc, index)) => sink.event(Event {
+                        source: doc.into_map(),
+                        index: indexes.get(index),
+                        id: None,
+                        origin: Origin {
+                            file: name.clone(),
+                            locator: Locator::Record(id),
+                        },
+                    }),
                     Ok(Outcome::Event(id, m)) => sink.event(Event {
                         source: m.doc,
                         index: indexes.get(m.index),
@@ -319,10 +331,8 @@ fn map(mut record: EvtxRecord<'_>, file: &str, plans: &mut Plans) -> Result<Outc
         time: record.timestamp,
     };
     if let Some(fields) = evtx_walk::extract(&mut record, plans) {
-        return Ok(Outcome::Event(
-            id,
-            winlog::build(fields, file, Some(header)),
-        ));
+        let (doc, index) = winlog::build_doc(fields, file, Some(header));
+        return Ok(Outcome::Doc(id, doc, index));
     }
     // The JSON path, for the records the walk leaves.
     let rendered = record.into_json_bytes()?;

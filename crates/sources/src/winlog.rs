@@ -63,6 +63,16 @@ pub(crate) fn read_fields(record: &Value) -> Option<Fields> {
 /// The document for a record's fields. `header` stands in for a missing
 /// record id or time.
 pub(crate) fn build(fields: Fields, file: &str, header: Option<Header>) -> Mapped {
+    let (doc, index) = build_doc(fields, file, header);
+    Mapped {
+        doc: doc.into_map(),
+        index,
+    }
+}
+
+/// [`build`], with the document left as a [`Doc`] (for the thread that will
+/// own the maps to build them).
+pub(crate) fn build_doc(fields: Fields, file: &str, header: Option<Header>) -> (Doc, &'static str) {
     let Fields {
         mut sys,
         mut event_data,
@@ -197,10 +207,7 @@ pub(crate) fn build(fields: Fields, file: &str, header: Option<Header>) -> Mappe
     }
     d.link(ROOT, ev);
     d.link(ROOT, wl);
-    Mapped {
-        doc: d.into_map(),
-        index,
-    }
+    (d, index)
 }
 
 /// The `System` element's fields we use.
