@@ -8,6 +8,9 @@
 # Needs ../shared beside the repository. Generated data goes to a temp dir.
 # Each line also gives the CPU time the run used (user, sys): on a shared
 # machine wall-clock rates move with the load, CPU per record much less.
+# With BENCH_CALLGRIND=1 (and valgrind installed) the EVTX modes are also run
+# once under callgrind, on one core, for instructions per record, which do
+# not move with the load at all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repeat=${1:-5}
@@ -40,6 +43,18 @@ for cores in 1 all; do
   run evtx $cores evtx-json "$repeat" "$samples"
   run evtx $cores evtx-harrier "$repeat" "$samples"
 done
+if [ "${BENCH_CALLGRIND:-0}" = 1 ] && command -v valgrind >/dev/null; then
+  for mode in evtx-json evtx-harrier; do
+    out=$(taskset -c 0 valgrind --tool=callgrind --dump-instr=no --callgrind-out-file=/dev/null \
+      "$bin" "$mode" 1 "$samples" 2>&1)
+    records=$(printf '%s\n' "$out" | sed -n 's/.*"records":\([0-9]*\).*/\1/p')
+    instr=$(printf '%s\n' "$out" | sed -n 's/.*Collected : \([0-9,]*\).*/\1/p' | tr -d ,)
+    if [ -n "$records" ] && [ -n "$instr" ] && [ "$records" -gt 0 ]; then
+      printf '%-10s callgrind %-13s %d records, %d instructions, %d per record\n' \
+        evtx "$mode" "$records" "$instr" $((instr / records))
+    fi
+  done
+fi
 for cores in 1 all; do
   run ndjson $cores ndjson-serde 3 "$tmp/ecs.ndjson"
   run ndjson $cores ndjson-harrier 3 "$tmp/ecs.ndjson"

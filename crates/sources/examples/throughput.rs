@@ -8,9 +8,15 @@
 //! throughput ndjson-serde   REPEAT FILE    each line parsed with serde_json::Value
 //! ```
 //! EVTX decoding uses every core it is allowed (run under `taskset -c 0` for one).
+//! The allocator is the `harrier` binary's (mimalloc), so that the figures are
+//! what `harrier` pays; both modes use it alike.
 use harrier_sources::{read_paths, ReadOptions};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+// As in `crates/cli/src/main.rs`: measure with the allocator the product uses.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn evtx_files(path: &Path, out: &mut Vec<PathBuf>) {
     if path.is_dir() {

@@ -14,28 +14,33 @@
 
 /// Splits `cmd` into arguments with the Windows rules described in the module docs.
 pub fn split_command_line(cmd: &str) -> Vec<String> {
+    // The characters with a meaning are ASCII: runs of other bytes are copied
+    // whole (they start and end on character boundaries).
+    let special = |b: u8| matches!(b, b' ' | b'\t' | b'"' | b'\\');
+    let b = cmd.as_bytes();
     let mut args = Vec::new();
-    let mut chars = cmd.chars().peekable();
+    let mut i = 0;
     loop {
         // Skip separators between arguments.
-        while matches!(chars.peek(), Some(' ' | '\t')) {
-            chars.next();
+        while matches!(b.get(i), Some(b' ' | b'\t')) {
+            i += 1;
         }
-        if chars.peek().is_none() {
+        if i >= b.len() {
             break;
         }
         let mut arg = String::new();
         let mut in_quote = false;
         let mut slashes = 0usize;
-        while let Some(c) = chars.next() {
+        while let Some(&c) = b.get(i) {
             match c {
-                ' ' | '\t' if !in_quote => break,
-                '"' => {
+                b' ' | b'\t' if !in_quote => break,
+                b'"' => {
+                    i += 1;
                     push_backslashes(&mut arg, slashes / 2);
                     if slashes & 1 == 0 {
-                        if in_quote && chars.peek() == Some(&'"') {
+                        if in_quote && b.get(i) == Some(&b'"') {
                             arg.push('"');
-                            chars.next();
+                            i += 1;
                         }
                         in_quote = !in_quote;
                     } else {
@@ -43,11 +48,19 @@ pub fn split_command_line(cmd: &str) -> Vec<String> {
                     }
                     slashes = 0;
                 }
-                '\\' => slashes += 1,
+                b'\\' => {
+                    slashes += 1;
+                    i += 1;
+                }
                 _ => {
                     push_backslashes(&mut arg, slashes);
                     slashes = 0;
-                    arg.push(c);
+                    let start = i;
+                    i += 1;
+                    while b.get(i).is_some_and(|&c| !special(c)) {
+                        i += 1;
+                    }
+                    arg.push_str(cmd.get(start..i).unwrap_or_default());
                 }
             }
         }
@@ -65,7 +78,53 @@ fn push_backslashes(s: &mut String, n: usize) {
 
 #[cfg(test)]
 mod tests {
+    use super::push_backslashes;
     use super::split_command_line as split;
+
+    /// The char-by-char form this module had first: the reference.
+    fn split_chars(cmd: &str) -> Vec<String> {
+        let mut args = Vec::new();
+        let mut chars = cmd.chars().peekable();
+        loop {
+            // Skip separators between arguments.
+            while matches!(chars.peek(), Some(' ' | '\t')) {
+                chars.next();
+            }
+            if chars.peek().is_none() {
+                break;
+            }
+            let mut arg = String::new();
+            let mut in_quote = false;
+            let mut slashes = 0usize;
+            while let Some(c) = chars.next() {
+                match c {
+                    ' ' | '\t' if !in_quote => break,
+                    '"' => {
+                        push_backslashes(&mut arg, slashes / 2);
+                        if slashes & 1 == 0 {
+                            if in_quote && chars.peek() == Some(&'"') {
+                                arg.push('"');
+                                chars.next();
+                            }
+                            in_quote = !in_quote;
+                        } else {
+                            arg.push('"');
+                        }
+                        slashes = 0;
+                    }
+                    '\\' => slashes += 1,
+                    _ => {
+                        push_backslashes(&mut arg, slashes);
+                        slashes = 0;
+                        arg.push(c);
+                    }
+                }
+            }
+            push_backslashes(&mut arg, slashes);
+            args.push(arg);
+        }
+        args
+    }
 
     fn v(items: &[&str]) -> Vec<String> {
         items.iter().map(|s| s.to_string()).collect()
@@ -135,6 +194,11 @@ mod tests {
             for a in &args {
                 proptest::prop_assert!(!a.is_empty() || s.contains('"'));
             }
+        }
+
+        #[test]
+        fn same_as_char_by_char(s in "[a b\t\"\\\\\u{e9}\u{1F600}x]*") {
+            proptest::prop_assert_eq!(split(&s), split_chars(&s));
         }
 
         #[test]

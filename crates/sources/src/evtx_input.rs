@@ -9,12 +9,16 @@
 //! stay in order, so events come out in record order, file after file.
 //!
 //! Each record is mapped by [`crate::evtx_walk`] straight from its template
-//! and substitution values; the records it leaves (see there) are rendered to
-//! JSON by the crate and mapped by [`winlog::map_record`], as before. A
+//! and substitution values into a [`Doc`], which travels to the sink's thread
+//! and becomes the event's maps there (so the ~150 allocations of a
+//! document are made and freed by one thread); the records the walk leaves
+//! (see there) are rendered to JSON by the crate and mapped by
+//! [`winlog::map_record`], as before. A
 //! record or chunk that fails becomes a [`crate::Skip`]; the file goes on.
 //! Chunk-level failures have no record id: they are reported at
 //! `Locator::Record(0)` with the chunk named in the reason.
 
+use crate::doc::Doc;
 use crate::evtx_walk::{self, Plans};
 use crate::winlog::{self, Header, Mapped};
 use crate::Sink;
@@ -29,6 +33,8 @@ use std::sync::{Arc, Mutex};
 
 enum Outcome {
     Event(u64, Mapped),
+    /// A walked record's document, whose maps the receiving thread builds.
+    Doc(u64, Doc, &'static str),
     Bad(u64, String),
 }
 
@@ -253,6 +259,15 @@ fn deliver(batch: Batch, sink: &mut Sink, indexes: &mut Indexes) {
         Batch::Records(name, items) => {
             for item in items {
                 match item {
+                    Ok(Outcome::Doc(id, doc, index)) => sink.event(Event {
+                        source: doc.into_map(),
+                        index: indexes.get(index),
+                        id: None,
+                        origin: Origin {
+                            file: name.clone(),
+                            locator: Locator::Record(id),
+                        },
+                    }),
                     Ok(Outcome::Event(id, m)) => sink.event(Event {
                         source: m.doc,
                         index: indexes.get(m.index),
@@ -319,10 +334,8 @@ fn map(mut record: EvtxRecord<'_>, file: &str, plans: &mut Plans) -> Result<Outc
         time: record.timestamp,
     };
     if let Some(fields) = evtx_walk::extract(&mut record, plans) {
-        return Ok(Outcome::Event(
-            id,
-            winlog::build(fields, file, Some(header)),
-        ));
+        let (doc, index) = winlog::build_doc(fields, file, Some(header));
+        return Ok(Outcome::Doc(id, doc, index));
     }
     // The JSON path, for the records the walk leaves.
     let rendered = record.into_json_bytes()?;
@@ -374,7 +387,8 @@ mod tests {
 
     /// Every record of the EVTX corpus that the walk maps gives exactly the
     /// document (keys in order) of the JSON path; and the walk maps nearly all
-    /// of the attack samples.
+    /// of the attack samples (8,105 of 8,255: the rest are `UserData` shapes
+    /// and arrays it leaves to the JSON path).
     #[test]
     fn walk_matches_json_path_on_corpus() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets/evtx");
@@ -436,7 +450,7 @@ mod tests {
         eprintln!("walked {walked} of {total} records; attack samples {samples_walked} of {samples_total}");
         assert!(total > 17_000, "{total}");
         assert!(
-            samples_walked * 100 >= samples_total * 90,
+            samples_walked * 100 >= samples_total * 98,
             "{samples_walked} of {samples_total}"
         );
     }

@@ -17,6 +17,7 @@ mod cmdline;
 mod community_id;
 mod csv_input;
 pub mod defender;
+mod doc;
 mod evtx_input;
 mod evtx_walk;
 mod json;

@@ -8,6 +8,7 @@
 
 use crate::cmdline::split_command_line;
 use crate::community_id::community_id;
+use crate::doc::{Doc, Id, ROOT};
 use crate::winlog::{iso_millis, normalize_guid, System};
 use serde_json::{json, Map, Value};
 use std::net::IpAddr;
@@ -89,111 +90,169 @@ fn strings(items: &[&str]) -> Value {
     Value::Array(items.iter().map(|s| Value::String((*s).into())).collect())
 }
 
-/// Sets `obj.a.b... = v`, creating objects on the way (a non-object on the
-/// way is replaced, in its place).
-fn put(obj: &mut Map<String, Value>, path: &str, v: Value) {
-    let mut cur = obj;
-    let mut parts = path.split('.').peekable();
-    while let Some(p) = parts.next() {
-        if parts.peek().is_none() {
-            cur.insert(p.to_string(), v);
-            return;
+/// The `event_data` names the mapping reads: `K::Image` is `"Image"`.
+macro_rules! known_fields {
+    ($($name:ident),* $(,)?) => {
+        #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+        #[derive(Clone, Copy)]
+        enum K { $($name),* }
+        const KNOWN: usize = [$(K::$name),*].len();
+        fn known(name: &str) -> Option<K> {
+            match name {
+                $(stringify!($name) => Some(K::$name),)*
+                _ => None,
+            }
         }
-        // Look up before inserting: no key allocation for an existing object.
-        if !matches!(cur.get(p), Some(Value::Object(_))) {
-            cur.insert(p.to_string(), Value::Object(Map::new()));
-        }
-        let Some(Value::Object(next)) = cur.get_mut(p) else {
-            return;
+    };
+}
+
+known_fields!(
+    UtcTime,
+    ID,
+    RuleName,
+    Type,
+    Hashes,
+    Hash,
+    ProcessGuid,
+    ProcessId,
+    Image,
+    SourceProcessGuid,
+    SourceProcessGUID,
+    SourceProcessId,
+    SourceThreadId,
+    SourceImage,
+    Destination,
+    CommandLine,
+    CurrentDirectory,
+    ParentProcessGuid,
+    ParentProcessId,
+    ParentImage,
+    ParentCommandLine,
+    OriginalFileName,
+    Company,
+    Description,
+    FileVersion,
+    Product,
+    TargetFilename,
+    Device,
+    ImageLoaded,
+    PipeName,
+    Signature,
+    SignatureStatus,
+    Signed,
+    Protocol,
+    DestinationPortName,
+    SourcePortName,
+    SourceIp,
+    DestinationIp,
+    SourcePort,
+    DestinationPort,
+    SourceHostname,
+    DestinationHostname,
+    QueryName,
+    Initiated,
+    SourceIsIpv6,
+    QueryResults,
+    User,
+    QueryStatus,
+    Archived,
+    IsExecutable,
+    TargetObject,
+    Details,
+);
+
+/// `related.*`: lists of distinct values, keys in the order first used.
+#[derive(Default)]
+struct Related(Vec<(&'static str, Vec<Value>)>);
+
+impl Related {
+    fn push_unique(&mut self, key: &'static str, v: &str) {
+        let items = match self.0.iter().position(|(k, _)| *k == key) {
+            Some(i) => &mut self.0[i].1,
+            None => {
+                self.0.push((key, Vec::new()));
+                let last = self.0.len() - 1;
+                &mut self.0[last].1
+            }
         };
-        cur = next;
-    }
-}
-
-fn has(obj: &Map<String, Value>, path: &str) -> bool {
-    let mut cur = obj;
-    let mut parts = path.split('.').peekable();
-    while let Some(p) = parts.next() {
-        match cur.get(p) {
-            None => return false,
-            Some(v) if parts.peek().is_none() => return !v.is_null(),
-            Some(Value::Object(o)) => cur = o,
-            Some(_) => return false,
-        }
-    }
-    false
-}
-
-fn push_unique(related: &mut Map<String, Value>, key: &str, v: &str) {
-    let entry = related
-        .entry(key.to_string())
-        .or_insert_with(|| Value::Array(Vec::new()));
-    if let Value::Array(items) = entry {
         if !items.iter().any(|x| x.as_str() == Some(v)) {
             items.push(Value::String(v.to_string()));
         }
     }
+
+    fn into_value(self) -> Option<Value> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let mut map = Map::with_capacity(self.0.len());
+        for (k, items) in self.0 {
+            map.insert(k.to_string(), Value::Array(items));
+        }
+        Some(Value::Object(map))
+    }
 }
 
-/// Adds the Sysmon ECS fields to `doc` and `ev` (the `event` object), reading
+/// Adds the Sysmon ECS fields to `d` and to its `event` object `ev`, reading
 /// `event_data` (already string-valued). Empty values are removed from it first.
-pub(crate) fn map(
-    doc: &mut Map<String, Value>,
-    ev: &mut Map<String, Value>,
-    event_data: &mut Map<String, Value>,
-    sys: &System,
-    _winlog: &mut Map<String, Value>,
-) {
-    event_data.retain(|_, v| match v {
+pub(crate) fn map(d: &mut Doc, ev: Id, event_data: &mut Vec<(String, Value)>, sys: &System) {
+    event_data.retain(|(_, v)| match v {
         Value::String(s) => {
             !(s.is_empty() || s == "-" || s == "{00000000-0000-0000-0000-000000000000}")
         }
         Value::Null => false,
         _ => true,
     });
-    let ed = |k: &str| -> Option<&str> { event_data.get(k).and_then(Value::as_str) };
-    let code = sys.event_id.unwrap_or(0);
-
-    if let Some(t) = ed("UtcTime") {
-        let ts = iso_millis(t);
-        if ts != t {
-            doc.insert("@timestamp".into(), Value::String(ts));
+    // Where each name we read sits (names are distinct).
+    let mut at = [usize::MAX; KNOWN];
+    for (i, (k, _)) in event_data.iter().enumerate() {
+        if let Some(k) = known(k) {
+            at[k as usize] = i;
         }
     }
-    ev.insert("module".into(), Value::String("sysmon".into()));
+    let data: &[(String, Value)] = event_data;
+    let ed = |k: K| -> Option<&str> { data.get(at[k as usize]).and_then(|(_, v)| v.as_str()) };
+    let code = sys.event_id.unwrap_or(0);
+
+    if let Some(t) = ed(K::UtcTime) {
+        let ts = iso_millis(t);
+        if ts != t {
+            d.set(ROOT, "@timestamp", Value::String(ts));
+        }
+    }
+    d.set(ev, "module", Value::String("sysmon".into()));
     if let Some((category, types)) = categorization(code) {
         if !category.is_empty() {
-            ev.insert("category".into(), strings(category));
+            d.set(ev, "category", strings(category));
         }
         if !types.is_empty() {
-            ev.insert("type".into(), strings(types));
+            d.set(ev, "type", strings(types));
         }
         if matches!(code, 27 | 255) {
-            ev.insert("outcome".into(), Value::String("failure".into()));
+            d.set(ev, "outcome", Value::String("failure".into()));
         }
     }
     if let Some(task) = task_name(code) {
-        ev.insert("action".into(), Value::String(task.into()));
+        d.set(ev, "action", Value::String(task.into()));
     }
     if code == 255 {
-        if let Some(id) = ed("ID") {
-            put(doc, "error.code", Value::String(id.into()));
+        if let Some(id) = ed(K::ID) {
+            d.put("error.code", Value::String(id.into()));
         }
     }
-    if let Some(r) = ed("RuleName") {
-        put(doc, "rule.name", Value::String(r.into()));
+    if let Some(r) = ed(K::RuleName) {
+        d.put("rule.name", Value::String(r.into()));
     }
     if code == 25 {
-        if let Some(t) = ed("Type") {
-            doc.insert("message".into(), Value::String(t.into()));
+        if let Some(t) = ed(K::Type) {
+            d.set(ROOT, "message", Value::String(t.into()));
         }
     }
 
-    let mut related = Map::new();
+    let mut related = Related::default();
 
     // Hashes: "SHA1=..,MD5=..,IMPHASH=..", lower-cased, all-zero ones dropped.
     let mut hashes: Vec<(String, String)> = Vec::new();
-    if let Some(h) = ed("Hashes").or_else(|| ed("Hash")) {
+    if let Some(h) = ed(K::Hashes).or_else(|| ed(K::Hash)) {
         for part in h.split(',') {
             let Some((k, v)) = part.split_once('=') else {
                 continue;
@@ -202,7 +261,7 @@ pub(crate) fn map(
             if v.bytes().all(|b| b == b'0') {
                 continue;
             }
-            push_unique(&mut related, "hash", &v);
+            related.push_unique("hash", &v);
             hashes.push((k.trim().to_ascii_lowercase(), v));
         }
     }
@@ -212,15 +271,13 @@ pub(crate) fn map(
         _ => None,
     };
     if let Some(target) = hash_target {
-        for (k, v) in &hashes {
+        for (k, v) in hashes {
+            let t = d.object(ROOT, target);
             if k == "imphash" {
-                put(
-                    doc,
-                    &format!("{target}.pe.imphash"),
-                    Value::String(v.clone()),
-                );
+                d.put_at(t, "pe.imphash", Value::String(v));
             } else {
-                put(doc, &format!("{target}.hash.{k}"), Value::String(v.clone()));
+                let h = d.object(t, "hash");
+                d.put_owned(h, &k, Value::String(v));
             }
         }
     }
@@ -228,65 +285,72 @@ pub(crate) fn map(
     // Process fields.
     let guid = |s: &str| Value::String(brace_guid(s));
     let long = |s: &str| s.trim().parse::<i64>().ok().map(Value::from);
-    if let Some(g) = ed("ProcessGuid") {
-        put(doc, "process.entity_id", guid(g));
+    if let Some(g) = ed(K::ProcessGuid) {
+        d.put("process.entity_id", guid(g));
     }
-    if let Some(p) = ed("ProcessId").and_then(long) {
-        put(doc, "process.pid", p);
+    if let Some(p) = ed(K::ProcessId).and_then(long) {
+        d.put("process.pid", p);
     }
-    if let Some(i) = ed("Image") {
-        put(doc, "process.executable", Value::String(i.into()));
+    if let Some(i) = ed(K::Image) {
+        d.put("process.executable", Value::String(i.into()));
     }
-    if let Some(g) = ed("SourceProcessGuid").or_else(|| ed("SourceProcessGUID")) {
-        put(doc, "process.entity_id", guid(g));
+    if let Some(g) = ed(K::SourceProcessGuid).or_else(|| ed(K::SourceProcessGUID)) {
+        d.put("process.entity_id", guid(g));
     }
-    if let Some(p) = ed("SourceProcessId").and_then(long) {
-        put(doc, "process.pid", p);
+    if let Some(p) = ed(K::SourceProcessId).and_then(long) {
+        d.put("process.pid", p);
     }
-    if let Some(p) = ed("SourceThreadId").and_then(long) {
-        put(doc, "process.thread.id", p);
+    if let Some(p) = ed(K::SourceThreadId).and_then(long) {
+        d.put("process.thread.id", p);
     }
-    if let Some(i) = ed("SourceImage") {
-        put(doc, "process.executable", Value::String(i.into()));
+    if let Some(i) = ed(K::SourceImage) {
+        d.put("process.executable", Value::String(i.into()));
     }
-    if let Some(i) = ed("Destination") {
-        put(doc, "process.executable", Value::String(i.into()));
+    if let Some(i) = ed(K::Destination) {
+        d.put("process.executable", Value::String(i.into()));
     }
-    if let Some(c) = ed("CommandLine") {
-        put(doc, "process.command_line", Value::String(c.into()));
+    if let Some(c) = ed(K::CommandLine) {
+        d.put("process.command_line", Value::String(c.into()));
     }
-    if let Some(c) = ed("CurrentDirectory") {
-        put(doc, "process.working_directory", Value::String(c.into()));
+    if let Some(c) = ed(K::CurrentDirectory) {
+        d.put("process.working_directory", Value::String(c.into()));
     }
-    if let Some(g) = ed("ParentProcessGuid") {
-        put(doc, "process.parent.entity_id", guid(g));
+    if let Some(g) = ed(K::ParentProcessGuid) {
+        d.put("process.parent.entity_id", guid(g));
     }
-    if let Some(p) = ed("ParentProcessId").and_then(long) {
-        put(doc, "process.parent.pid", p);
+    if let Some(p) = ed(K::ParentProcessId).and_then(long) {
+        d.put("process.parent.pid", p);
     }
-    if let Some(i) = ed("ParentImage") {
-        put(doc, "process.parent.executable", Value::String(i.into()));
+    if let Some(i) = ed(K::ParentImage) {
+        d.put("process.parent.executable", Value::String(i.into()));
     }
-    if let Some(c) = ed("ParentCommandLine") {
-        put(doc, "process.parent.command_line", Value::String(c.into()));
+    if let Some(c) = ed(K::ParentCommandLine) {
+        d.put("process.parent.command_line", Value::String(c.into()));
     }
+    const PE: [K; 5] = [
+        K::OriginalFileName,
+        K::Company,
+        K::Description,
+        K::FileVersion,
+        K::Product,
+    ];
     if code != 7 {
-        for (field, target) in [
-            ("OriginalFileName", "process.pe.original_file_name"),
-            ("Company", "process.pe.company"),
-            ("Description", "process.pe.description"),
-            ("FileVersion", "process.pe.file_version"),
-            ("Product", "process.pe.product"),
-        ] {
+        for (field, target) in PE.into_iter().zip([
+            "process.pe.original_file_name",
+            "process.pe.company",
+            "process.pe.description",
+            "process.pe.file_version",
+            "process.pe.product",
+        ]) {
             if let Some(v) = ed(field) {
-                put(doc, target, Value::String(v.into()));
+                d.put(target, Value::String(v.into()));
             }
         }
     }
     for (cmd, args, count) in [
-        ("CommandLine", "process.args", "process.args_count"),
+        (K::CommandLine, "process.args", "process.args_count"),
         (
-            "ParentCommandLine",
+            K::ParentCommandLine,
             "process.parent.args",
             "process.parent.args_count",
         ),
@@ -294,210 +358,206 @@ pub(crate) fn map(
         if let Some(c) = ed(cmd) {
             let a = split_command_line(c);
             let n = a.len();
-            put(
-                doc,
+            d.put(
                 args,
                 Value::Array(a.into_iter().map(Value::String).collect()),
             );
-            put(doc, count, Value::from(n));
+            d.put(count, Value::from(n));
         }
     }
     for (exe, name) in [
         ("process.executable", "process.name"),
         ("process.parent.executable", "process.parent.name"),
     ] {
-        let n = get_str(doc, exe).and_then(|p| p.rfind('\\').map(|i| p[i + 1..].to_string()));
+        let n = d
+            .get_str(exe)
+            .and_then(|p| p.rfind('\\').map(|i| p[i + 1..].to_string()));
         if let Some(n) = n.filter(|n| !n.is_empty()) {
-            if !has(doc, name) {
-                put(doc, name, Value::String(n));
+            if !d.has(name) {
+                d.put(name, Value::String(n));
             }
         }
     }
 
     // File fields.
-    for f in ["TargetFilename", "Device", "ImageLoaded"] {
+    for f in [K::TargetFilename, K::Device, K::ImageLoaded] {
         if let Some(p) = ed(f) {
-            put(doc, "file.path", Value::String(p.into()));
+            d.put("file.path", Value::String(p.into()));
         }
     }
-    if let Some(p) = ed("PipeName") {
-        put(doc, "file.name", Value::String(p.into()));
+    if let Some(p) = ed(K::PipeName) {
+        d.put("file.name", Value::String(p.into()));
     }
-    if let Some(s) = ed("Signature") {
-        put(
-            doc,
-            "file.code_signature.subject_name",
-            Value::String(s.into()),
-        );
+    if let Some(s) = ed(K::Signature) {
+        d.put("file.code_signature.subject_name", Value::String(s.into()));
     }
-    if let Some(s) = ed("SignatureStatus") {
-        put(doc, "file.code_signature.status", Value::String(s.into()));
+    if let Some(s) = ed(K::SignatureStatus) {
+        d.put("file.code_signature.status", Value::String(s.into()));
         if s == "Valid" {
-            put(doc, "file.code_signature.valid", Value::Bool(true));
+            d.put("file.code_signature.valid", Value::Bool(true));
         }
     }
-    if ed("Signed") == Some("true") {
-        put(doc, "file.code_signature.signed", Value::Bool(true));
+    if ed(K::Signed) == Some("true") {
+        d.put("file.code_signature.signed", Value::Bool(true));
     }
     if code == 7 {
-        for (field, target) in [
-            ("OriginalFileName", "file.pe.original_file_name"),
-            ("Company", "file.pe.company"),
-            ("Description", "file.pe.description"),
-            ("FileVersion", "file.pe.file_version"),
-            ("Product", "file.pe.product"),
-        ] {
+        for (field, target) in PE.into_iter().zip([
+            "file.pe.original_file_name",
+            "file.pe.company",
+            "file.pe.description",
+            "file.pe.file_version",
+            "file.pe.product",
+        ]) {
             if let Some(v) = ed(field) {
-                put(doc, target, Value::String(v.into()));
+                d.put(target, Value::String(v.into()));
             }
         }
     }
-    if let Some(path) = get_str(doc, "file.path").map(str::to_string) {
+    if let Some(path) = d.get_str("file.path").map(str::to_string) {
         if path.len() > 1 {
             if let Some(i) = path.rfind('\\') {
                 let name = &path[i + 1..];
-                put(doc, "file.name", Value::String(name.into()));
-                put(doc, "file.directory", Value::String(path[..i].into()));
+                d.put("file.name", Value::String(name.into()));
+                d.put("file.directory", Value::String(path[..i].into()));
                 // ECS: the extension of the file name (not of a dotted directory).
                 if let Some(j) = name.rfind('.') {
-                    put(doc, "file.extension", Value::String(name[j + 1..].into()));
+                    d.put("file.extension", Value::String(name[j + 1..].into()));
                 }
             }
         }
     }
 
     // Network, source and destination.
-    if let Some(p) = ed("Protocol") {
-        put(doc, "network.transport", Value::String(p.into()));
+    if let Some(p) = ed(K::Protocol) {
+        d.put("network.transport", Value::String(p.into()));
     }
     if code == 22 {
-        put(doc, "network.protocol", Value::String("dns".into()));
+        d.put("network.protocol", Value::String("dns".into()));
     } else {
-        for f in ["DestinationPortName", "SourcePortName"] {
+        for f in [K::DestinationPortName, K::SourcePortName] {
             if let Some(p) = ed(f) {
-                put(doc, "network.protocol", Value::String(p.into()));
+                d.put("network.protocol", Value::String(p.into()));
             }
         }
     }
     let ip = |s: &str| s.trim().parse::<IpAddr>().ok();
-    let src_ip = ed("SourceIp").and_then(ip);
-    let dst_ip = ed("DestinationIp").and_then(ip);
-    let src_port = ed("SourcePort").and_then(|s| s.trim().parse::<u16>().ok());
-    let dst_port = ed("DestinationPort").and_then(|s| s.trim().parse::<u16>().ok());
-    if let (Some(_), Some(s)) = (src_ip, ed("SourceIp")) {
-        put(doc, "source.ip", Value::String(s.trim().into()));
+    let src_ip = ed(K::SourceIp).and_then(ip);
+    let dst_ip = ed(K::DestinationIp).and_then(ip);
+    let src_port = ed(K::SourcePort).and_then(|s| s.trim().parse::<u16>().ok());
+    let dst_port = ed(K::DestinationPort).and_then(|s| s.trim().parse::<u16>().ok());
+    if let (Some(_), Some(s)) = (src_ip, ed(K::SourceIp)) {
+        d.put("source.ip", Value::String(s.trim().into()));
     }
-    if let Some(h) = ed("SourceHostname") {
-        put(doc, "source.domain", Value::String(h.into()));
+    if let Some(h) = ed(K::SourceHostname) {
+        d.put("source.domain", Value::String(h.into()));
     }
     if let Some(p) = src_port {
-        put(doc, "source.port", Value::from(p));
+        d.put("source.port", Value::from(p));
     }
-    if let (Some(_), Some(s)) = (dst_ip, ed("DestinationIp")) {
-        put(doc, "destination.ip", Value::String(s.trim().into()));
+    if let (Some(_), Some(s)) = (dst_ip, ed(K::DestinationIp)) {
+        d.put("destination.ip", Value::String(s.trim().into()));
     }
-    if let Some(h) = ed("DestinationHostname") {
-        put(doc, "destination.domain", Value::String(h.into()));
+    if let Some(h) = ed(K::DestinationHostname) {
+        d.put("destination.domain", Value::String(h.into()));
     }
     if let Some(p) = dst_port {
-        put(doc, "destination.port", Value::from(p));
+        d.put("destination.port", Value::from(p));
     }
-    if let Some(q) = ed("QueryName") {
-        put(doc, "dns.question.name", Value::String(q.into()));
+    if let Some(q) = ed(K::QueryName) {
+        d.put("dns.question.name", Value::String(q.into()));
     }
-    match ed("Initiated") {
-        Some("true") => put(doc, "network.direction", Value::String("egress".into())),
-        Some("false") => put(doc, "network.direction", Value::String("ingress".into())),
+    match ed(K::Initiated) {
+        Some("true") => d.put("network.direction", Value::String("egress".into())),
+        Some("false") => d.put("network.direction", Value::String("ingress".into())),
         _ => {}
     }
-    match ed("SourceIsIpv6") {
-        Some("true") => put(doc, "network.type", Value::String("ipv6".into())),
-        Some("false") => put(doc, "network.type", Value::String("ipv4".into())),
+    match ed(K::SourceIsIpv6) {
+        Some("true") => d.put("network.type", Value::String("ipv6".into())),
+        Some("false") => d.put("network.type", Value::String("ipv4".into())),
         _ => {}
     }
-    if let Some(results) = ed("QueryResults") {
-        dns_answers(doc, &mut related, results);
+    if let Some(results) = ed(K::QueryResults) {
+        dns_answers(d, &mut related, results);
     }
-    if let Some(q) = ed("QueryName") {
-        push_unique(&mut related, "hosts", q);
+    if let Some(q) = ed(K::QueryName) {
+        related.push_unique("hosts", q);
     }
-    if let (Some(s), Some(sp), Some(d), Some(dp), Some(t)) =
-        (src_ip, src_port, dst_ip, dst_port, ed("Protocol"))
+    if let (Some(s), Some(sp), Some(dip), Some(dp), Some(t)) =
+        (src_ip, src_port, dst_ip, dst_port, ed(K::Protocol))
     {
-        if let Some(id) = community_id(s, sp, d, dp, t) {
-            put(doc, "network.community_id", Value::String(id));
+        if let Some(id) = community_id(s, sp, dip, dp, t) {
+            d.put("network.community_id", Value::String(id));
         }
     }
 
     // User fields.
     if let Some(sid) = &sys.user_id {
-        put(doc, "user.id", Value::String(sid.clone()));
+        d.put("user.id", Value::String(sid.clone()));
     }
-    if let Some(u) = ed("User") {
-        let parts: Vec<&str> = u.split('\\').collect();
-        if let [domain, name] = parts.as_slice() {
+    if let Some(u) = ed(K::User) {
+        let mut parts = u.split('\\');
+        if let (Some(domain), Some(name), None) = (parts.next(), parts.next(), parts.next()) {
             if !domain.is_empty() {
-                put(doc, "user.domain", Value::String((*domain).into()));
+                d.put("user.domain", Value::String(domain.into()));
             }
             if !name.is_empty() {
-                put(doc, "user.name", Value::String((*name).into()));
+                d.put("user.name", Value::String(name.into()));
             }
         }
     }
 
     // Sysmon-specific fields.
-    if let Some(s) = ed("QueryStatus") {
+    if let Some(s) = ed(K::QueryStatus) {
         let status = dns_status(s).map_or_else(|| s.to_string(), str::to_string);
-        put(doc, "sysmon.dns.status", Value::String(status));
+        d.put("sysmon.dns.status", Value::String(status));
     }
     for (f, target) in [
-        ("Archived", "sysmon.file.archived"),
-        ("IsExecutable", "sysmon.file.is_executable"),
+        (K::Archived, "sysmon.file.archived"),
+        (K::IsExecutable, "sysmon.file.is_executable"),
     ] {
-        match ed(f).map(str::to_ascii_lowercase).as_deref() {
-            Some("true") => put(doc, target, Value::Bool(true)),
-            Some("false") => put(doc, target, Value::Bool(false)),
-            _ => {}
+        let v = ed(f);
+        if v.is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+            d.put(target, Value::Bool(true));
+        } else if v.is_some_and(|v| v.eq_ignore_ascii_case("false")) {
+            d.put(target, Value::Bool(false));
         }
     }
 
     // Related fields.
-    if let Some(n) = get_str(doc, "user.name").map(str::to_string) {
-        push_unique(&mut related, "user", &n);
+    if let Some(n) = d.get_str("user.name") {
+        related.push_unique("user", n);
     }
     for f in ["source.ip", "destination.ip"] {
-        if let Some(ip) = get_str(doc, f).map(str::to_string) {
-            push_unique(&mut related, "ip", &ip);
+        if let Some(ip) = d.get_str(f) {
+            related.push_unique("ip", ip);
         }
     }
 
     // Registry fields.
     if matches!(code, 12..=14) {
-        if let Some(path) = ed("TargetObject") {
-            let registry = registry_fields(path, ed("Details"));
-            doc.insert("registry".into(), Value::Object(registry));
+        if let Some(path) = ed(K::TargetObject) {
+            let registry = registry_fields(path, ed(K::Details));
+            d.set(ROOT, "registry", Value::Object(registry));
         }
     }
-    if let Some(v) = event_data.remove("TargetProcessGuid") {
-        event_data.insert("TargetProcessGUID".into(), v);
-    }
-
-    if !related.is_empty() {
-        doc.insert("related".into(), Value::Object(related));
-    }
-}
-
-fn get_str<'a>(doc: &'a Map<String, Value>, path: &str) -> Option<&'a str> {
-    let mut cur = doc;
-    let mut parts = path.split('.').peekable();
-    while let Some(p) = parts.next() {
-        let v = cur.get(p)?;
-        if parts.peek().is_none() {
-            return v.as_str();
+    // As `Map::remove` (a swap remove) and `Map::insert` did.
+    if let Some(i) = event_data
+        .iter()
+        .position(|(k, _)| k == "TargetProcessGuid")
+    {
+        let (_, v) = event_data.swap_remove(i);
+        match event_data
+            .iter_mut()
+            .find(|(k, _)| k == "TargetProcessGUID")
+        {
+            Some(slot) => slot.1 = v,
+            None => event_data.push(("TargetProcessGUID".into(), v)),
         }
-        cur = v.as_object()?;
     }
-    None
+
+    if let Some(related) = related.into_value() {
+        d.set(ROOT, "related", related);
+    }
 }
 
 /// A Sysmon GUID as Windows renders it: upper-case, in braces.
@@ -510,7 +570,7 @@ fn brace_guid(s: &str) -> String {
     }
 }
 
-fn dns_answers(doc: &mut Map<String, Value>, related: &mut Map<String, Value>, results: &str) {
+fn dns_answers(d: &mut Doc, related: &mut Related, results: &str) {
     let mut answers = Vec::new();
     let mut ips = Vec::new();
     for answer in results.split(';') {
@@ -527,7 +587,7 @@ fn dns_answers(doc: &mut Map<String, Value>, related: &mut Map<String, Value>, r
                 .unwrap_or(Value::Null);
             if parts.len() == 3 {
                 answers.push(json!({ "type": rtype, "data": parts[2] }));
-                push_unique(related, "hosts", parts[2]);
+                related.push_unique("hosts", parts[2]);
             } else {
                 answers.push(json!({ "type": rtype }));
             }
@@ -543,14 +603,13 @@ fn dns_answers(doc: &mut Map<String, Value>, related: &mut Map<String, Value>, r
         answers.push(json!({ "type": t, "data": ip }));
     }
     if !answers.is_empty() {
-        put(doc, "dns.answers", Value::Array(answers));
+        d.put("dns.answers", Value::Array(answers));
     }
     if !ips.is_empty() {
         for ip in &ips {
-            push_unique(related, "ip", ip);
+            related.push_unique("ip", ip);
         }
-        put(
-            doc,
+        d.put(
             "dns.resolved_ip",
             Value::Array(ips.into_iter().map(Value::String).collect()),
         );
@@ -724,13 +783,14 @@ mod tests {
 
     #[test]
     fn dns_results() {
-        let mut doc = Map::new();
-        let mut related = Map::new();
+        let mut d = Doc::with_capacity(8);
+        let mut related = Related::default();
         dns_answers(
-            &mut doc,
+            &mut d,
             &mut related,
             "type:  5 www-msn-com.a-0003.a-msedge.net;type:  5 a-0003.a-msedge.net;::ffff:204.79.197.203;",
         );
+        let doc = d.into_map();
         assert_eq!(
             doc["dns"]["answers"],
             json!([

@@ -10,7 +10,8 @@
 //! every other channel, and records without a channel (ETW captures) →
 //! `logs-windows.forwarded-default`.
 
-use serde_json::{json, Map, Value};
+use crate::doc::{Doc, ROOT};
+use serde_json::{Map, Value};
 
 pub(crate) const SYSMON_CHANNEL: &str = "Microsoft-Windows-Sysmon/Operational";
 
@@ -29,10 +30,10 @@ pub(crate) struct Header {
 
 /// What a record says, read from either rendering: the `System` fields,
 /// `EventData` as `winlog.event_data` gets it (string values, unnamed `Data`
-/// as `param1`, `param2`, ...) and `UserData`.
+/// as `param1`, `param2`, ...; distinct names, in order) and `UserData`.
 pub(crate) struct Fields {
     pub sys: System,
-    pub event_data: Map<String, Value>,
+    pub event_data: Vec<(String, Value)>,
     pub user_data: Option<Map<String, Value>>,
 }
 
@@ -54,7 +55,7 @@ pub(crate) fn read_fields(record: &Value) -> Option<Fields> {
     let user_data = event.get("UserData").and_then(user_data);
     Some(Fields {
         sys,
-        event_data,
+        event_data: event_data.into_iter().collect(),
         user_data,
     })
 }
@@ -62,6 +63,16 @@ pub(crate) fn read_fields(record: &Value) -> Option<Fields> {
 /// The document for a record's fields. `header` stands in for a missing
 /// record id or time.
 pub(crate) fn build(fields: Fields, file: &str, header: Option<Header>) -> Mapped {
+    let (doc, index) = build_doc(fields, file, header);
+    Mapped {
+        doc: doc.into_map(),
+        index,
+    }
+}
+
+/// [`build`], with the document left as a [`Doc`] (for the thread that will
+/// own the maps to build them).
+pub(crate) fn build_doc(fields: Fields, file: &str, header: Option<Header>) -> (Doc, &'static str) {
     let Fields {
         mut sys,
         mut event_data,
@@ -82,122 +93,121 @@ pub(crate) fn build(fields: Fields, file: &str, header: Option<Header>) -> Mappe
         .is_some_and(|c| c.eq_ignore_ascii_case(SYSMON_CHANNEL));
     let (index, dataset) = data_stream(sys.channel.as_deref(), is_sysmon);
 
-    let mut doc = Map::with_capacity(16);
+    let mut d = Doc::with_capacity(if is_sysmon { 112 } else { 48 });
+    // `event` and `winlog` come last, after what the Sysmon mapping adds.
+    let ev = d.detached("event");
+    let wl = d.detached("winlog");
     let created = sys.time_created.as_deref().map(iso_millis);
     if let Some(t) = &created {
-        doc.insert("@timestamp".into(), Value::String(t.clone()));
+        d.push(ROOT, "@timestamp", Value::String(t.clone()));
     }
 
     // winlog.*
-    let mut winlog = Map::with_capacity(20);
     if let Some(c) = &sys.channel {
-        winlog.insert("channel".into(), Value::String(c.clone()));
+        d.push(wl, "channel", Value::String(c.clone()));
     }
     if let Some(c) = &sys.computer {
-        winlog.insert("computer_name".into(), Value::String(c.clone()));
+        d.push(wl, "computer_name", Value::String(c.clone()));
     }
-    if let Some(id) = sys.event_id {
-        winlog.insert("event_id".into(), Value::String(id.to_string()));
+    let code = sys.event_id.map(|id| id.to_string());
+    if let Some(id) = &code {
+        d.push(wl, "event_id", Value::String(id.clone()));
     }
     if let Some(op) = sys.opcode {
         if let Some(name) = opcode_name(op) {
-            winlog.insert("opcode".into(), Value::String(name.into()));
+            d.push(wl, "opcode", Value::String(name.into()));
         }
     }
-    let mut process = Map::new();
-    if let Some(pid) = sys.pid {
-        process.insert("pid".into(), pid.into());
-    }
-    if let Some(tid) = sys.tid {
-        process.insert("thread".into(), json!({ "id": tid }));
-    }
-    if !process.is_empty() {
-        winlog.insert("process".into(), Value::Object(process));
+    if sys.pid.is_some() || sys.tid.is_some() {
+        let process = d.push_object(wl, "process");
+        if let Some(pid) = sys.pid {
+            d.push(process, "pid", pid.into());
+        }
+        if let Some(tid) = sys.tid {
+            let thread = d.push_object(process, "thread");
+            d.push(thread, "id", tid.into());
+        }
     }
     if let Some(g) = &sys.provider_guid {
-        winlog.insert("provider_guid".into(), Value::String(normalize_guid(g)));
+        d.push(wl, "provider_guid", Value::String(normalize_guid(g)));
     }
     if let Some(p) = &sys.provider_name {
-        winlog.insert("provider_name".into(), Value::String(p.clone()));
+        d.push(wl, "provider_name", Value::String(p.clone()));
     }
     if let Some(id) = sys.record_id {
-        winlog.insert("record_id".into(), Value::String(id.to_string()));
+        d.push(wl, "record_id", Value::String(id.to_string()));
     }
     if let Some(sid) = &sys.user_id {
-        winlog.insert("user".into(), json!({ "identifier": sid }));
+        let user = d.push_object(wl, "user");
+        d.push(user, "identifier", Value::String(sid.clone()));
     }
     if let Some(v) = sys.version {
-        winlog.insert("version".into(), v.into());
+        d.push(wl, "version", v.into());
     }
     if let Some(a) = &sys.activity_id {
-        winlog.insert("activity_id".into(), Value::String(normalize_guid(a)));
+        d.push(wl, "activity_id", Value::String(normalize_guid(a)));
     }
     if let Some(a) = &sys.related_activity_id {
-        winlog.insert(
-            "related_activity_id".into(),
-            Value::String(normalize_guid(a)),
-        );
+        d.push(wl, "related_activity_id", Value::String(normalize_guid(a)));
     }
     if let Some(k) = &sys.keywords {
         if let Some(names) = keyword_names(k) {
-            winlog.insert("keywords".into(), names);
+            d.push(wl, "keywords", names);
         }
     }
     if let Some(ud) = user_data {
-        winlog.insert("user_data".into(), Value::Object(ud));
+        d.push(wl, "user_data", Value::Object(ud));
     }
 
     // event.*
-    let mut ev = Map::with_capacity(12);
-    if let Some(id) = sys.event_id {
-        ev.insert("code".into(), Value::String(id.to_string()));
+    if let Some(id) = code {
+        d.push(ev, "code", Value::String(id));
     }
-    ev.insert("kind".into(), Value::String("event".into()));
+    d.push(ev, "kind", Value::String("event".into()));
     if let Some(p) = &sys.provider_name {
-        ev.insert("provider".into(), Value::String(p.clone()));
+        d.push(ev, "provider", Value::String(p.clone()));
     }
-    if let Some(t) = &created {
-        ev.insert("created".into(), Value::String(t.clone()));
+    if let Some(t) = created {
+        d.push(ev, "created", Value::String(t));
     }
-    ev.insert("dataset".into(), Value::String(dataset.into()));
+    d.push(ev, "dataset", Value::String(dataset.into()));
 
-    let mut host = Map::new();
+    let host = d.push_object(ROOT, "host");
     if let Some(c) = &sys.computer {
-        host.insert("name".into(), Value::String(c.clone()));
+        d.push(host, "name", Value::String(c.clone()));
     }
-    host.insert(
-        "os".into(),
-        json!({ "type": "windows", "family": "windows" }),
-    );
-    doc.insert("host".into(), Value::Object(host));
+    let os = d.push_object(host, "os");
+    d.push(os, "type", Value::String("windows".into()));
+    d.push(os, "family", Value::String("windows".into()));
+    let log = d.push_object(ROOT, "log");
     if let Some(level) = sys.level.and_then(level_name) {
-        doc.insert(
-            "log".into(),
-            json!({ "level": level, "file": { "path": file } }),
-        );
-    } else {
-        doc.insert("log".into(), json!({ "file": { "path": file } }));
+        d.push(log, "level", Value::String(level.into()));
     }
-    let (ds_type, ds_dataset) = ("logs", dataset);
-    doc.insert(
-        "data_stream".into(),
-        json!({ "type": ds_type, "dataset": ds_dataset, "namespace": "default" }),
-    );
+    let log_file = d.push_object(log, "file");
+    d.push(log_file, "path", Value::String(file.into()));
+    let ds = d.push_object(ROOT, "data_stream");
+    d.push(ds, "type", Value::String("logs".into()));
+    d.push(ds, "dataset", Value::String(dataset.into()));
+    d.push(ds, "namespace", Value::String("default".into()));
 
     if is_sysmon {
         if let Some(code) = sys.event_id {
             if let Some(task) = crate::sysmon::task_name(code) {
-                winlog.insert("task".into(), Value::String(task.into()));
+                d.push(wl, "task", Value::String(task.into()));
             }
         }
-        crate::sysmon::map(&mut doc, &mut ev, &mut event_data, &sys, &mut winlog);
+        crate::sysmon::map(&mut d, ev, &mut event_data, &sys);
     }
     if !event_data.is_empty() {
-        winlog.insert("event_data".into(), Value::Object(event_data));
+        let mut map = Map::with_capacity(event_data.len());
+        for (k, v) in event_data {
+            map.insert(k, v);
+        }
+        d.set(wl, "event_data", Value::Object(map));
     }
-    doc.insert("event".into(), Value::Object(ev));
-    doc.insert("winlog".into(), Value::Object(winlog));
-    Mapped { doc, index }
+    d.link(ROOT, ev);
+    d.link(ROOT, wl);
+    (d, index)
 }
 
 /// The `System` element's fields we use.
@@ -402,21 +412,29 @@ pub(crate) fn iso_millis(t: &str) -> String {
     if b.len() < 19 || !(b[10] == b'T' || b[10] == b' ') || b[4] != b'-' || b[13] != b':' {
         return t.to_string();
     }
-    let mut frac = String::new();
-    let mut rest = &t[19..];
+    // (A multi-byte character before position 19 is no time either.)
+    let (Some(date), Some(time), Some(mut rest)) = (t.get(..10), t.get(11..19), t.get(19..)) else {
+        return t.to_string();
+    };
+    let mut frac = "";
     if let Some(r) = rest.strip_prefix('.') {
-        let digits: String = r.chars().take_while(|c| c.is_ascii_digit()).collect();
-        rest = &r[digits.len()..];
-        frac = digits;
+        let digits = r.bytes().take_while(u8::is_ascii_digit).count();
+        (frac, rest) = r.split_at(digits);
     }
     if !(rest.is_empty() || rest == "Z") {
         return t.to_string();
     }
-    while frac.len() < 3 {
-        frac.push('0');
+    let mut out = String::with_capacity(24);
+    out.push_str(date);
+    out.push('T');
+    out.push_str(time);
+    out.push('.');
+    out.push_str(&frac[..frac.len().min(3)]);
+    for _ in frac.len()..3 {
+        out.push('0');
     }
-    frac.truncate(3);
-    format!("{}T{}.{}Z", &t[..10], &t[11..19], frac)
+    out.push('Z');
+    out
 }
 
 fn level_name(level: u64) -> Option<&'static str> {
@@ -486,6 +504,10 @@ mod tests {
             "2019-03-18T16:57:37.000Z"
         );
         assert_eq!(iso_millis("garbage"), "garbage");
+        assert_eq!(
+            iso_millis("2019-03-18 16:57:3\u{e9}"),
+            "2019-03-18 16:57:3\u{e9}"
+        );
     }
 
     #[test]
