@@ -23,6 +23,11 @@ fn rf(f: impl Fn(&[Value]) -> Value + Send + Sync + 'static) -> RowFn {
 }
 
 fn call(name: &str, t: KType, f: RowFn, args: Vec<DfExpr>) -> DfExpr {
+    if args.is_empty() {
+        // DataFusion has no zero-argument variadic UDFs; a deterministic function of no
+        // arguments is a constant
+        return DfExpr::Literal(crate::value::scalar(t, f(&[])));
+    }
     udf::call(name, t.arrow(), f, args, false)
 }
 

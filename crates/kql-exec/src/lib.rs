@@ -15,10 +15,12 @@
 
 mod funcs;
 mod planner;
+mod schemas;
 mod strings;
 mod udf;
 mod value;
 
+pub use schemas::defender_schemas;
 pub use value::{format_datetime, format_timespan, parse_datetime, parse_timespan, KType};
 
 use chrono::{DateTime, Utc};

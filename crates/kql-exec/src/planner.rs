@@ -14,7 +14,7 @@ use datafusion::execution::context::SessionContext;
 use datafusion::functions_aggregate::expr_fn as agg;
 use datafusion::logical_expr::expr::Sort as SortExpr;
 use datafusion::logical_expr::{
-    lit, Expr as DfExpr, ExprSchemable, LogicalPlan, LogicalPlanBuilder,
+    lit, when, Expr as DfExpr, ExprSchemable, LogicalPlan, LogicalPlanBuilder,
 };
 use datafusion::prelude::SessionConfig;
 use harrier_kql::ast::{self, BinaryOp, ExprKind, Literal, OpKind, SourceKind, Span};
@@ -213,8 +213,22 @@ impl<'a> Planner<'a> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .map_err(|e| err(Span::default(), format!("cannot start the runtime: {e}")))?;
+        // DataFusion 43's SanityCheckPlan rejects a sort over a `union` one of whose inputs
+        // has the sort key as a constant (a column that input lacks, filled with null):
+        // the optimizer leaves that input unsorted, which is correct, but the check does
+        // not see the constant as ordered. The rule only checks; it changes no plan.
+        let rules = datafusion::physical_optimizer::optimizer::PhysicalOptimizer::new()
+            .rules
+            .into_iter()
+            .filter(|r| r.name() != "SanityCheckPlan")
+            .collect();
+        let state = datafusion::execution::SessionStateBuilder::new()
+            .with_config(config)
+            .with_default_features()
+            .with_physical_optimizer_rules(rules)
+            .build();
         Ok(Planner {
-            ctx: SessionContext::new_with_config(config),
+            ctx: SessionContext::new_with_state(state),
             rt,
             tables,
             now_ns,
@@ -1025,6 +1039,7 @@ impl<'a> Planner<'a> {
                                 }
                             }
                         }
+                        _ if name == "FileProfile" => self.file_profile(plan, args, call.span),
                         _ => Err(err(callee.span, format!("unknown function `{name}`"))),
                     }
                 }
@@ -1035,6 +1050,78 @@ impl<'a> Planner<'a> {
                 format!("operator `{}` is not supported", op_name(&op.kind)),
             )),
         }
+    }
+
+    /// Defender's `invoke FileProfile(x, y)`: enriches rows with what Microsoft's cloud
+    /// knows about the file whose hash is in column `x` (default `SHA1`). Harrier has no
+    /// access to that service, so every profile reads as Defender reports a failed look-up:
+    /// `ProfileAvailability` is `"Error"` for rows with a file ID (empty when the ID is
+    /// empty) and the profile columns are empty. Columns the input already has are kept.
+    fn file_profile(
+        &mut self,
+        plan: LogicalPlan,
+        args: &[ast::Arg],
+        span: Span,
+    ) -> Res<LogicalPlan> {
+        const PROFILE: &[(&str, KType)] = &[
+            ("SHA1", KType::String),
+            ("SHA256", KType::String),
+            ("MD5", KType::String),
+            ("FileSize", KType::Int),
+            ("GlobalPrevalence", KType::Int),
+            ("GlobalFirstSeen", KType::DateTime),
+            ("GlobalLastSeen", KType::DateTime),
+            ("Signer", KType::String),
+            ("Issuer", KType::String),
+            ("SignerHash", KType::String),
+            ("IsCertificateValid", KType::Bool),
+            ("IsRootSignerMicrosoft", KType::Bool),
+            ("SignatureState", KType::String),
+            ("IsExecutable", KType::Bool),
+            ("ThreatName", KType::String),
+            ("Publisher", KType::String),
+            ("SoftwareName", KType::String),
+            ("ProfileAvailability", KType::String),
+        ];
+        let have = names(&plan);
+        let (id_col, id_span) = match args.first() {
+            None => ("SHA1".to_string(), span),
+            Some(a) => match &a.value.kind {
+                ExprKind::Ident(i) => (i.name.clone(), a.value.span),
+                ExprKind::Literal(Literal::String { value, .. }) => (value.clone(), a.value.span),
+                _ => {
+                    return Err(err(
+                        a.value.span,
+                        "FileProfile() takes a file ID column: SHA1, SHA256, \
+                         InitiatingProcessSHA1 or InitiatingProcessSHA256",
+                    ))
+                }
+            },
+        };
+        if !have.contains(&id_col) {
+            return Err(self.unknown_column(&id_col, id_span, &plan));
+        }
+        if let Some(limit) = args.get(1) {
+            self.const_value(&limit.value)?;
+        }
+        let mut exprs: Vec<DfExpr> = have.iter().map(|n| col(n)).collect();
+        for (n, t) in PROFILE {
+            if have.iter().any(|h| h == n) {
+                continue;
+            }
+            let x = if *n == "ProfileAvailability" {
+                when(
+                    convert_expr(col(&id_col), KType::String).eq(lit("")),
+                    lit(""),
+                )
+                .otherwise(lit("Error"))
+                .map_err(|e| self.df(e))?
+            } else {
+                lit_v(*t, if *t == KType::String { Value::Str(String::new()) } else { Value::Null })
+            };
+            exprs.push(x.alias(*n));
+        }
+        self.builder(LogicalPlanBuilder::from(plan).project(exprs))
     }
 
     fn evaluate(&mut self, plan: LogicalPlan, ev: &ast::Evaluate, span: Span) -> Res<LogicalPlan> {
