@@ -51,9 +51,23 @@ pub(crate) fn ktype(t: KustoType) -> KType {
     }
 }
 
-/// The six Defender tables with their columns and no rows.
+/// The Defender tables with their columns and no rows: the six Harrier fills from events,
+/// and the documented ones it cannot fill (`DeviceInfo`, `DeviceLogonEvents`, `DeviceTvm…`,
+/// e-mail and identity tables), which stay empty.
 pub(crate) fn empty_tables() -> BTreeMap<String, InputTable> {
-    DefenderTable::all()
+    let mut tables: BTreeMap<String, InputTable> = harrier_kql_exec::defender_schemas()
+        .into_iter()
+        .map(|(name, columns)| {
+            (
+                name,
+                InputTable {
+                    columns,
+                    rows: Vec::new(),
+                },
+            )
+        })
+        .collect();
+    let filled: BTreeMap<String, InputTable> = DefenderTable::all()
         .into_iter()
         .map(|t| {
             let cols = columns(t)
@@ -68,7 +82,9 @@ pub(crate) fn empty_tables() -> BTreeMap<String, InputTable> {
                 },
             )
         })
-        .collect()
+        .collect();
+    tables.extend(filled);
+    tables
 }
 
 /// The Defender tables, filled with the rows the events map onto.
