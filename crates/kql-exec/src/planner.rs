@@ -513,8 +513,11 @@ impl<'a> Planner<'a> {
             _ => {}
         }
         if let Some(t) = self.tables.get(name) {
-            let (schema, batch) = crate::table_batch(t).map_err(|e| self.df(e))?;
-            return self.mem_plan(name, schema, batch);
+            let (schema, batches) = crate::table_batches(t).map_err(|e| self.df(e))?;
+            let mem = MemTable::try_new(schema, vec![batches]).map_err(|e| self.df(e))?;
+            let b = LogicalPlanBuilder::scan(name, provider_as_source(Arc::new(mem)), None);
+            let plan = self.builder(b)?;
+            return self.unqualify(plan);
         }
         let mut candidates: Vec<&str> = self.tables.keys().map(|s| s.as_str()).collect();
         for s in &self.scopes {
@@ -1194,7 +1197,14 @@ impl<'a> Planner<'a> {
                 .otherwise(lit("Error"))
                 .map_err(|e| self.df(e))?
             } else {
-                lit_v(*t, if *t == KType::String { Value::Str(String::new()) } else { Value::Null })
+                lit_v(
+                    *t,
+                    if *t == KType::String {
+                        Value::Str(String::new())
+                    } else {
+                        Value::Null
+                    },
+                )
             };
             exprs.push(x.alias(*n));
         }
@@ -1273,7 +1283,11 @@ impl<'a> Planner<'a> {
             _ => return Err(err(ev.plugin.span, "expected a plugin call")),
         };
         if name == "pivot" && args.len() == 1 {
-            return self.pivot(plan, &args[0].value, ev.schema.as_ref().map(|(c, _)| c.as_slice()));
+            return self.pivot(
+                plan,
+                &args[0].value,
+                ev.schema.as_ref().map(|(c, _)| c.as_slice()),
+            );
         }
         if name != "bag_unpack" {
             return Err(err(

@@ -221,7 +221,11 @@ mod tests {
             assert!(seen.contains(&"TimeGenerated") && seen.contains(&"Type"));
         }
         let schema = defender_schemas();
-        let info = &schema.iter().find(|(n, _)| n == "DeviceInfo").expect("DeviceInfo").1;
+        let info = &schema
+            .iter()
+            .find(|(n, _)| n == "DeviceInfo")
+            .expect("DeviceInfo")
+            .1;
         assert_eq!(info[7], ("OSBuild".to_string(), KType::Long));
         assert_eq!(info[8], ("IsAzureADJoined".to_string(), KType::Bool));
     }

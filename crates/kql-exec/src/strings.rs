@@ -477,13 +477,19 @@ mod argv_tests {
     #[test]
     fn splits_like_command_line_to_argv_w() {
         // the documentation's example: echo "hello world!" → ["echo","hello world!"]
-        assert_eq!(windows_argv(r#"echo "hello world!""#), ["echo", "hello world!"]);
+        assert_eq!(
+            windows_argv(r#"echo "hello world!""#),
+            ["echo", "hello world!"]
+        );
         assert_eq!(
             windows_argv(r#""C:\Program Files\x.exe" /a   b"#),
             [r"C:\Program Files\x.exe", "/a", "b"]
         );
         // backslashes before a quote halve; an odd one escapes the quote
-        assert_eq!(windows_argv(r#"x a\\"b c" d\"e f\g"#), ["x", r"a\b c", r#"d"e"#, r"f\g"]);
+        assert_eq!(
+            windows_argv(r#"x a\\"b c" d\"e f\g"#),
+            ["x", r"a\b c", r#"d"e"#, r"f\g"]
+        );
         assert_eq!(windows_argv(r#"x "a""b""#), ["x", r#"a"b"#]);
         assert_eq!(windows_argv(r"C:\dir\p.exe"), [r"C:\dir\p.exe"]);
         assert!(windows_argv("").is_empty());

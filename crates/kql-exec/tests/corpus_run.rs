@@ -88,6 +88,7 @@ fn load_tables(datasets: &Path) -> BTreeMap<String, InputTable> {
                 InputTable {
                     columns,
                     rows: Vec::new(),
+                    ..Default::default()
                 },
             )
         })
@@ -102,6 +103,7 @@ fn load_tables(datasets: &Path) -> BTreeMap<String, InputTable> {
             InputTable {
                 columns: cols,
                 rows: Vec::new(),
+                ..Default::default()
             },
         );
     }
@@ -155,10 +157,7 @@ fn device_queries_parse_and_run() {
     let started = Instant::now();
     let tables = load_tables(&shared.join("datasets"));
     let rows: usize = tables.values().map(|t| t.rows.len()).sum();
-    eprintln!(
-        "tables: {rows} rows read in {:.1?}",
-        started.elapsed()
-    );
+    eprintln!("tables: {rows} rows read in {:.1?}", started.elapsed());
     assert!(rows > 1000, "the datasets should fill the Defender tables");
     let now = chrono::DateTime::from_timestamp(1_735_689_600, 0).unwrap_or_default();
 
@@ -174,7 +173,11 @@ fn device_queries_parse_and_run() {
         if !references_device_table(&src) {
             continue;
         }
-        let name = path.strip_prefix(&dir).unwrap_or(&path).display().to_string();
+        let name = path
+            .strip_prefix(&dir)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
         total += 1;
         if let Err(e) = harrier_kql::parse(&src) {
             parse_failures.push(format!("{name}: {}", e.message));
@@ -190,16 +193,20 @@ fn device_queries_parse_and_run() {
         match result {
             Ok(Ok(_)) => ran += 1,
             Ok(Err(e)) => {
-                let first: String = e.message.lines().next().unwrap_or_default().chars().take(160).collect();
+                let first: String = e
+                    .message
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(160)
+                    .collect();
                 groups
                     .entry(reason_group(&e.message))
                     .or_default()
                     .push(format!("{name}: {first}"))
             }
-            Err(_) => groups
-                .entry("panic".to_string())
-                .or_default()
-                .push(name),
+            Err(_) => groups.entry("panic".to_string()).or_default().push(name),
         }
     }
     eprintln!(
