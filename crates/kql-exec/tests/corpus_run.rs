@@ -185,7 +185,9 @@ fn device_queries_parse_and_run() {
         }
         parsed += 1;
         let t0 = Instant::now();
-        let result = std::panic::catch_unwind(|| harrier_kql_exec::run(&src, &tables, now));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            harrier_kql_exec::run(&src, &tables, now)
+        }));
         let slow = t0.elapsed();
         if slow.as_secs() >= 2 {
             eprintln!("slow: {name}: {slow:.1?}");
