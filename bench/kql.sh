@@ -3,7 +3,7 @@
 # DeviceNetworkEvents rows through `harrier kql` (DataFusion), side by side with DuckDB
 # running the equivalent SQL on the same file.
 #
-# usage: bench/kql.sh [ROWS]     (default 10000000)
+# usage: bench/kql.sh [ROWS]     (default 10000000; HARRIER=path skips the release build)
 # Writes its data under ${TMPDIR:-/tmp}/harrier-bench, never into the repo.
 #
 # Both engines are timed end to end (read the NDJSON, build the table, run the query)
@@ -22,8 +22,12 @@ mkdir -p "$work"
 data=$work/device_network_events_$n.ndjson
 [ -s "$data" ] || python3 bench/gen_device_network_events.py --rows "$n" --out "$data"
 python3 -c "import duckdb" 2>/dev/null || pip install -q duckdb
-cargo build --release -q -p harrier-cli
-bin=${CARGO_TARGET_DIR:-target}/release/harrier
+if [ -n "${HARRIER:-}" ]; then
+  bin=$HARRIER   # a harrier binary already built
+else
+  cargo build --release -q -p harrier-cli
+  bin=${CARGO_TARGET_DIR:-target}/release/harrier
+fi
 echo "input: $n DeviceNetworkEvents rows, $(du -m "$data" | cut -f1) MB ($data)"
 
 filter_kql='DeviceNetworkEvents
