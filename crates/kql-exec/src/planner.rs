@@ -667,7 +667,7 @@ impl<'a> Planner<'a> {
                             return Err(err(
                                 u.span,
                                 "`externaldata` from a URL is not supported: Harrier never \
-                                 reaches the network (download the file and query it locally)",
+                                 reaches the network",
                             ));
                         }
                     }
