@@ -512,24 +512,13 @@ fn pred_literals(e: &Expr) -> Option<Vec<String>> {
             }
             Some(a)
         }
-        ExprKind::Binary { op, lhs, rhs }
-            if matches!(
-                op,
-                Eq | EqTilde
-                    | Has
-                    | HasCs
-                    | HasPrefix
-                    | HasPrefixCs
-                    | HasSuffix
-                    | HasSuffixCs
-                    | Contains
-                    | ContainsCs
-                    | StartsWith
-                    | StartsWithCs
-                    | EndsWith
-                    | EndsWithCs
-            ) =>
-        {
+        ExprKind::Binary {
+            op:
+                Eq | EqTilde | Has | HasCs | HasPrefix | HasPrefixCs | HasSuffix | HasSuffixCs
+                | Contains | ContainsCs | StartsWith | StartsWithCs | EndsWith | EndsWithCs,
+            lhs,
+            rhs,
+        } => {
             if !is_verbatim_column(lhs) {
                 return None;
             }

@@ -165,3 +165,26 @@ fn seed_outbound_mshta_connection() {
         );
     }
 }
+
+#[test]
+fn defender_tables_harrier_cannot_fill_are_empty_with_their_schema() {
+    let o = harrier(&[
+        "kql",
+        "--format",
+        "csv",
+        "DeviceInfo | getschema | where ColumnName in ('OSBuild', 'IsAzureADJoined') | project ColumnName, ColumnType",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "ColumnName,ColumnType\nOSBuild,long\nIsAzureADJoined,bool\n"
+    );
+    let o = harrier(&[
+        "kql",
+        "--format",
+        "csv",
+        "DeviceLogonEvents | join kind=inner (DeviceInfo) on DeviceId | count",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "Count\n0\n");
+}

@@ -23,6 +23,11 @@ fn rf(f: impl Fn(&[Value]) -> Value + Send + Sync + 'static) -> RowFn {
 }
 
 fn call(name: &str, t: KType, f: RowFn, args: Vec<DfExpr>) -> DfExpr {
+    if args.is_empty() {
+        // DataFusion has no zero-argument variadic UDFs; a deterministic function of no
+        // arguments is a constant
+        return DfExpr::Literal(crate::value::scalar(t, f(&[])));
+    }
     udf::call(name, t.arrow(), f, args, false)
 }
 
@@ -898,6 +903,7 @@ const NAMES: &[&str] = &[
     "iif",
     "indexof",
     "ingestion_time",
+    "geo_info_from_ip_address",
     "ipv4_compare",
     "ipv4_is_in_any_range",
     "ipv4_is_in_range",
@@ -934,6 +940,7 @@ const NAMES: &[&str] = &[
     "parse_json",
     "parse_path",
     "parse_url",
+    "parse_command_line",
     "pi",
     "pow",
     "radians",
@@ -2312,6 +2319,9 @@ pub fn scalar(name: &str, xs: Vec<DfExpr>, ts: &[KType], now_ns: i64) -> Result<
             (K::DateTime, rf(|a| arg(a, 0).convert(K::DateTime)))
         }
         "ingestion_time" => (K::DateTime, rf(|_| Value::Null)),
+        // Kusto answers from MaxMind's GeoLite2 data and returns null for addresses it has
+        // no location for; Harrier ships no geolocation data, so it has none for any
+        "geo_info_from_ip_address" => (K::Dynamic, rf(|_| Value::Null)),
         "abs" => (
             t0,
             rf(|a| match arg(a, 0).undyn() {
@@ -2497,6 +2507,17 @@ pub fn scalar(name: &str, xs: Vec<DfExpr>, ts: &[KType], now_ns: i64) -> Result<
             rf(|a| Value::Str(strings::url_decode(&sarg(a, 0)))),
         ),
         "parse_url" => (K::Dynamic, rf(|a| dyn_v(strings::parse_url(&sarg(a, 0))))),
+        // "windows" is the only parser type Kusto has
+        "parse_command_line" => (
+            K::Dynamic,
+            rf(|a| {
+                if sarg(a, 1) != "windows" {
+                    return Value::Null;
+                }
+                let args = strings::windows_argv(&sarg(a, 0));
+                Value::Dyn(Json::Array(args.into_iter().map(Json::String).collect()))
+            }),
+        ),
         "parse_path" => (K::Dynamic, rf(|a| dyn_v(strings::parse_path(&sarg(a, 0))))),
         "ipv4_is_private" => (
             K::Bool,

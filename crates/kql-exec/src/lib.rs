@@ -15,10 +15,12 @@
 
 mod funcs;
 mod planner;
+mod schemas;
 mod strings;
 mod udf;
 mod value;
 
+pub use schemas::defender_schemas;
 pub use value::{format_datetime, format_timespan, parse_datetime, parse_timespan, KType};
 
 use chrono::{DateTime, Utc};
@@ -38,6 +40,93 @@ use value::Value;
 pub struct InputTable {
     pub columns: Vec<(String, KType)>,
     pub rows: Vec<Map<String, Json>>,
+    /// Rows already converted to Arrow ([`TableBuilder`]); they come before `rows`.
+    pub batches: Vec<RecordBatch>,
+}
+
+/// Builds an [`InputTable`] row by row, converting every 8,192 rows to Arrow arrays, so
+/// that a large table is held as columns rather than as JSON objects (a row of a Defender
+/// table as a JSON map takes kilobytes; as Arrow columns, about its text).
+pub struct TableBuilder {
+    columns: Vec<(String, KType)>,
+    schema: SchemaRef,
+    pending: Vec<Vec<Value>>,
+    batches: Vec<RecordBatch>,
+}
+
+impl TableBuilder {
+    const BATCH: usize = 8192;
+
+    pub fn new(columns: Vec<(String, KType)>) -> Self {
+        let schema = table_schema(&columns);
+        let pending = columns
+            .iter()
+            .map(|_| Vec::with_capacity(Self::BATCH))
+            .collect();
+        TableBuilder {
+            columns,
+            schema,
+            pending,
+            batches: Vec::new(),
+        }
+    }
+
+    /// Appends one row (values as in [`InputTable`] rows; missing columns are null, or
+    /// `""` for strings).
+    pub fn push(&mut self, row: &Map<String, Json>) -> Result<(), KqlError> {
+        for ((name, t), col) in self.columns.iter().zip(&mut self.pending) {
+            col.push(row.get(name).map_or(Value::Null, |j| input_value(*t, j)));
+        }
+        if self.pending.first().is_some_and(|c| c.len() >= Self::BATCH) {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.batches.iter().map(|b| b.num_rows()).sum::<usize>()
+            + self.pending.first().map_or(0, |c| c.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn flush(&mut self) -> Result<(), KqlError> {
+        if self.pending.first().is_none_or(|c| c.is_empty()) {
+            return Ok(());
+        }
+        let arrays: Vec<ArrayRef> = self
+            .columns
+            .iter()
+            .zip(&mut self.pending)
+            .map(|((_, k), vals)| value::build(&k.arrow(), std::mem::take(vals)))
+            .collect();
+        let batch = RecordBatch::try_new(self.schema.clone(), arrays).map_err(|e| KqlError {
+            message: format!("cannot build the table: {e}"),
+            span: Span::default(),
+        })?;
+        self.batches.push(batch);
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Result<InputTable, KqlError> {
+        self.flush()?;
+        Ok(InputTable {
+            columns: self.columns,
+            rows: Vec::new(),
+            batches: self.batches,
+        })
+    }
+}
+
+fn table_schema(columns: &[(String, KType)]) -> SchemaRef {
+    Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|(n, k)| Field::new(n, k.arrow(), true))
+            .collect::<Vec<_>>(),
+    ))
 }
 
 /// One result table.
@@ -181,32 +270,32 @@ pub(crate) fn udf_untag(j: &Json) -> Value {
     Value::Dyn(j.clone()).undyn()
 }
 
-/// One Arrow batch holding an input table.
-pub(crate) fn table_batch(t: &InputTable) -> datafusion::error::Result<(SchemaRef, RecordBatch)> {
-    let schema: SchemaRef = Arc::new(Schema::new(
-        t.columns
+/// The Arrow batches holding an input table: its prebuilt batches, then its rows.
+pub(crate) fn table_batches(
+    t: &InputTable,
+) -> datafusion::error::Result<(SchemaRef, Vec<RecordBatch>)> {
+    let schema = table_schema(&t.columns);
+    let mut batches: Vec<RecordBatch> = t.batches.clone();
+    if !t.rows.is_empty() || batches.is_empty() {
+        let arrays: Vec<ArrayRef> = t
+            .columns
             .iter()
-            .map(|(n, k)| Field::new(n, k.arrow(), true))
-            .collect::<Vec<_>>(),
-    ));
-    let arrays: Vec<ArrayRef> = t
-        .columns
-        .iter()
-        .map(|(n, k)| {
-            let vals = t
-                .rows
-                .iter()
-                .map(|r| r.get(n).map_or(Value::Null, |j| input_value(*k, j)))
-                .collect();
-            value::build(&k.arrow(), vals)
-        })
-        .collect();
-    let batch = if arrays.is_empty() {
-        RecordBatch::new_empty(schema.clone())
-    } else {
-        RecordBatch::try_new(schema.clone(), arrays)?
-    };
-    Ok((schema, batch))
+            .map(|(n, k)| {
+                let vals = t
+                    .rows
+                    .iter()
+                    .map(|r| r.get(n).map_or(Value::Null, |j| input_value(*k, j)))
+                    .collect();
+                value::build(&k.arrow(), vals)
+            })
+            .collect();
+        batches.push(if arrays.is_empty() {
+            RecordBatch::new_empty(schema.clone())
+        } else {
+            RecordBatch::try_new(schema.clone(), arrays)?
+        });
+    }
+    Ok((schema, batches))
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use datafusion::execution::context::SessionContext;
 use datafusion::functions_aggregate::expr_fn as agg;
 use datafusion::logical_expr::expr::Sort as SortExpr;
 use datafusion::logical_expr::{
-    lit, Expr as DfExpr, ExprSchemable, LogicalPlan, LogicalPlanBuilder,
+    lit, when, Expr as DfExpr, ExprSchemable, LogicalPlan, LogicalPlanBuilder,
 };
 use datafusion::prelude::SessionConfig;
 use harrier_kql::ast::{self, BinaryOp, ExprKind, Literal, OpKind, SourceKind, Span};
@@ -213,8 +213,22 @@ impl<'a> Planner<'a> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .map_err(|e| err(Span::default(), format!("cannot start the runtime: {e}")))?;
+        // DataFusion 43's SanityCheckPlan rejects a sort over a `union` one of whose inputs
+        // has the sort key as a constant (a column that input lacks, filled with null):
+        // the optimizer leaves that input unsorted, which is correct, but the check does
+        // not see the constant as ordered. The rule only checks; it changes no plan.
+        let rules = datafusion::physical_optimizer::optimizer::PhysicalOptimizer::new()
+            .rules
+            .into_iter()
+            .filter(|r| r.name() != "SanityCheckPlan")
+            .collect();
+        let state = datafusion::execution::SessionStateBuilder::new()
+            .with_config(config)
+            .with_default_features()
+            .with_physical_optimizer_rules(rules)
+            .build();
         Ok(Planner {
-            ctx: SessionContext::new_with_config(config),
+            ctx: SessionContext::new_with_state(state),
             rt,
             tables,
             now_ns,
@@ -499,8 +513,11 @@ impl<'a> Planner<'a> {
             _ => {}
         }
         if let Some(t) = self.tables.get(name) {
-            let (schema, batch) = crate::table_batch(t).map_err(|e| self.df(e))?;
-            return self.mem_plan(name, schema, batch);
+            let (schema, batches) = crate::table_batches(t).map_err(|e| self.df(e))?;
+            let mem = MemTable::try_new(schema, vec![batches]).map_err(|e| self.df(e))?;
+            let b = LogicalPlanBuilder::scan(name, provider_as_source(Arc::new(mem)), None);
+            let plan = self.builder(b)?;
+            return self.unqualify(plan);
         }
         let mut candidates: Vec<&str> = self.tables.keys().map(|s| s.as_str()).collect();
         for s in &self.scopes {
@@ -641,8 +658,22 @@ impl<'a> Planner<'a> {
             }
             SourceKind::Union(u) => self.union(None, u, s.span),
             SourceKind::Evaluate(_) => Err(err(s.span, "`evaluate` plugins are not supported")),
-            SourceKind::Search(_) => Err(err(s.span, "`search` is not supported")),
-            SourceKind::Externaldata { .. } => Err(err(s.span, "`externaldata` is not supported")),
+            SourceKind::Search(sr) => self.search(None, sr, s.span),
+            SourceKind::Externaldata { uris, .. } => {
+                for u in uris {
+                    if let ExprKind::Literal(Literal::String { value, .. }) = &u.kind {
+                        let lower = value.to_ascii_lowercase();
+                        if lower.contains("://") && !lower.starts_with("file://") {
+                            return Err(err(
+                                u.span,
+                                "`externaldata` from a URL is not supported: Harrier never \
+                                 reaches the network",
+                            ));
+                        }
+                    }
+                }
+                Err(err(s.span, "`externaldata` is not supported"))
+            }
         }
     }
 
@@ -743,6 +774,61 @@ impl<'a> Planner<'a> {
             Some(b) => self.builder(Ok(b)),
             None => Err(err(span, "union needs at least one table")),
         }
+    }
+
+    /// `search [kind=case_sensitive] [in (T, …)] predicate`, or `T | search predicate`.
+    /// A bare string term matches when any column has it as a term (`has`; `*` at its
+    /// start, end or both asks for `hassuffix`, `hasprefix`, `contains`); `Col:"x"` is
+    /// `Col has "x"`; other predicates are ordinary expressions. Searching tables adds a
+    /// leading `$table` column naming each row's table.
+    fn search(
+        &mut self,
+        piped: Option<LogicalPlan>,
+        sr: &ast::Search,
+        span: Span,
+    ) -> Res<LogicalPlan> {
+        let cs = option_word(&sr.options, "kind").as_deref() == Some("case_sensitive");
+        let plan = match piped {
+            Some(p) => p,
+            None => {
+                let mut tables = sr.tables.clone();
+                if tables.is_empty() {
+                    tables.push(ast::Expr {
+                        kind: ExprKind::Pattern("*".into()),
+                        span,
+                    });
+                }
+                let u = ast::Union {
+                    options: vec![ast::NamedValue {
+                        name: ast::Ident {
+                            name: "withsource".into(),
+                            span,
+                        },
+                        value: ast::Expr {
+                            kind: ExprKind::Ident(ast::Ident {
+                                name: "$table".into(),
+                                span,
+                            }),
+                            span,
+                        },
+                        span,
+                    }],
+                    tables,
+                };
+                self.union(None, &u, span)?
+            }
+        };
+        let columns: Vec<(String, KType)> = plan
+            .schema()
+            .fields()
+            .iter()
+            .filter(|f| f.name() != "$table")
+            .map(|f| (f.name().clone(), KType::of_arrow(f.data_type())))
+            .collect();
+        let pred = search_predicate(&sr.predicate, &columns, cs)?;
+        let x = self.scalar(&pred, plan.schema())?;
+        let x = self.as_bool(x, plan.schema())?;
+        self.builder(LogicalPlanBuilder::from(plan).filter(x))
     }
 
     // ---------------------------------------------------------------- operators
@@ -940,6 +1026,13 @@ impl<'a> Planner<'a> {
                 items,
                 limit,
             } => self.mv_expand(plan, options, items, limit.as_ref()),
+            OpKind::MvApply {
+                options,
+                items,
+                limit,
+                id,
+                body,
+            } => self.mv_apply(plan, options, items, limit.as_ref(), id.as_ref(), body),
             OpKind::Parse {
                 where_,
                 options,
@@ -1003,6 +1096,7 @@ impl<'a> Planner<'a> {
                 Ok(plan)
             }
             OpKind::Render { .. } => Ok(plan),
+            OpKind::Search(sr) => self.search(Some(plan), sr, op.span),
             OpKind::Evaluate(ev) => self.evaluate(plan, ev, op.span),
             OpKind::Invoke(call) => match &call.kind {
                 ExprKind::Call { callee, args } => {
@@ -1025,6 +1119,7 @@ impl<'a> Planner<'a> {
                                 }
                             }
                         }
+                        _ if name == "FileProfile" => self.file_profile(plan, args, call.span),
                         _ => Err(err(callee.span, format!("unknown function `{name}`"))),
                     }
                 }
@@ -1037,6 +1132,148 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// Defender's `invoke FileProfile(x, y)`: enriches rows with what Microsoft's cloud
+    /// knows about the file whose hash is in column `x` (default `SHA1`). Harrier has no
+    /// access to that service, so every profile reads as Defender reports a failed look-up:
+    /// `ProfileAvailability` is `"Error"` for rows with a file ID (empty when the ID is
+    /// empty) and the profile columns are empty. Columns the input already has are kept.
+    fn file_profile(
+        &mut self,
+        plan: LogicalPlan,
+        args: &[ast::Arg],
+        span: Span,
+    ) -> Res<LogicalPlan> {
+        const PROFILE: &[(&str, KType)] = &[
+            ("SHA1", KType::String),
+            ("SHA256", KType::String),
+            ("MD5", KType::String),
+            ("FileSize", KType::Int),
+            ("GlobalPrevalence", KType::Int),
+            ("GlobalFirstSeen", KType::DateTime),
+            ("GlobalLastSeen", KType::DateTime),
+            ("Signer", KType::String),
+            ("Issuer", KType::String),
+            ("SignerHash", KType::String),
+            ("IsCertificateValid", KType::Bool),
+            ("IsRootSignerMicrosoft", KType::Bool),
+            ("SignatureState", KType::String),
+            ("IsExecutable", KType::Bool),
+            ("ThreatName", KType::String),
+            ("Publisher", KType::String),
+            ("SoftwareName", KType::String),
+            ("ProfileAvailability", KType::String),
+        ];
+        let have = names(&plan);
+        let (id_col, id_span) = match args.first() {
+            None => ("SHA1".to_string(), span),
+            Some(a) => match &a.value.kind {
+                ExprKind::Ident(i) => (i.name.clone(), a.value.span),
+                ExprKind::Literal(Literal::String { value, .. }) => (value.clone(), a.value.span),
+                _ => {
+                    return Err(err(
+                        a.value.span,
+                        "FileProfile() takes a file ID column: SHA1, SHA256, \
+                         InitiatingProcessSHA1 or InitiatingProcessSHA256",
+                    ))
+                }
+            },
+        };
+        if !have.contains(&id_col) {
+            return Err(self.unknown_column(&id_col, id_span, &plan));
+        }
+        if let Some(limit) = args.get(1) {
+            self.const_value(&limit.value)?;
+        }
+        let mut exprs: Vec<DfExpr> = have.iter().map(|n| col(n)).collect();
+        for (n, t) in PROFILE {
+            if have.iter().any(|h| h == n) {
+                continue;
+            }
+            let x = if *n == "ProfileAvailability" {
+                when(
+                    convert_expr(col(&id_col), KType::String).eq(lit("")),
+                    lit(""),
+                )
+                .otherwise(lit("Error"))
+                .map_err(|e| self.df(e))?
+            } else {
+                lit_v(
+                    *t,
+                    if *t == KType::String {
+                        Value::Str(String::new())
+                    } else {
+                        Value::Null
+                    },
+                )
+            };
+            exprs.push(x.alias(*n));
+        }
+        self.builder(LogicalPlanBuilder::from(plan).project(exprs))
+    }
+
+    /// `evaluate pivot(Col)`: one row per combination of the other columns, one column per
+    /// distinct value of `Col` (in ascending order) holding the count of rows with that
+    /// value (the default aggregation, `count()`). With a declared output schema the
+    /// result is projected onto it; declared columns no value produced are null.
+    fn pivot(
+        &mut self,
+        plan: LogicalPlan,
+        pivot: &ast::Expr,
+        schema: Option<&[ast::ColumnDecl]>,
+    ) -> Res<LogicalPlan> {
+        let ExprKind::Ident(pc) = &pivot.kind else {
+            return Err(err(pivot.span, "pivot() takes a column name"));
+        };
+        let have = names(&plan);
+        if !have.contains(&pc.name) {
+            return Err(self.unknown_column(&pc.name, pc.span, &plan));
+        }
+        let key = convert_expr(col(&pc.name), KType::String);
+        let distinct = self.builder(
+            LogicalPlanBuilder::from(plan.clone())
+                .project(vec![key.clone().alias("v")])
+                .and_then(|b| b.distinct()),
+        )?;
+        let mut values: Vec<String> = Vec::new();
+        for b in self.collect(distinct)? {
+            for i in 0..b.num_rows() {
+                values.push(value::get(b.column(0).as_ref(), i).to_kstring());
+            }
+        }
+        values.sort();
+        let group: Vec<DfExpr> = have
+            .iter()
+            .filter(|n| **n != pc.name)
+            .map(|n| col(n))
+            .collect();
+        let aggs: Vec<DfExpr> = values
+            .iter()
+            .map(|v| {
+                when(key.clone().eq(lit(v.clone())), lit(1i64))
+                    .otherwise(lit(0i64))
+                    .map(|x| agg::sum(x).alias(v))
+            })
+            .collect::<datafusion::error::Result<_>>()
+            .map_err(|e| self.df(e))?;
+        let out = self.builder(LogicalPlanBuilder::from(plan).aggregate(group, aggs))?;
+        let Some(decls) = schema else {
+            return Ok(out);
+        };
+        let got = names(&out);
+        let mut exprs = Vec::new();
+        for d in decls {
+            let t = KType::from_name(&d.ty.name)
+                .ok_or_else(|| err(d.ty.span, format!("unknown type `{}`", d.ty.name)))?;
+            let x = if got.contains(&d.name.name) {
+                convert_expr(col(&d.name.name), t)
+            } else {
+                lit_v(t, Value::Null)
+            };
+            exprs.push(x.alias(&d.name.name));
+        }
+        self.builder(LogicalPlanBuilder::from(out).project(exprs))
+    }
+
     fn evaluate(&mut self, plan: LogicalPlan, ev: &ast::Evaluate, span: Span) -> Res<LogicalPlan> {
         let (name, args) = match &ev.plugin.kind {
             ExprKind::Call { callee, args } => match &callee.kind {
@@ -1045,6 +1282,13 @@ impl<'a> Planner<'a> {
             },
             _ => return Err(err(ev.plugin.span, "expected a plugin call")),
         };
+        if name == "pivot" && args.len() == 1 {
+            return self.pivot(
+                plan,
+                &args[0].value,
+                ev.schema.as_ref().map(|(c, _)| c.as_slice()),
+            );
+        }
         if name != "bag_unpack" {
             return Err(err(
                 ev.plugin.span,
@@ -1683,6 +1927,119 @@ impl<'a> Planner<'a> {
     }
 
     // ---------------------------------------------------------------- mv-expand
+
+    /// `mv-apply items on (subquery)`: each row's arrays are expanded into a subtable, the
+    /// subquery runs on it, and the row's other columns are added to every row it returns
+    /// (a row whose subquery returns nothing disappears). When the subquery consists of
+    /// row-by-row operators only (`where`, `extend`, `project…`, `parse`, `mv-expand`),
+    /// running it on every subtable is running it on the expanded table, which is what
+    /// this does; the subquery sees only the expanded columns, as in Kusto.
+    fn mv_apply(
+        &mut self,
+        plan: LogicalPlan,
+        options: &[ast::NamedValue],
+        items: &[ast::MvItem],
+        limit: Option<&ast::Expr>,
+        id: Option<&ast::Expr>,
+        body: &ast::SubPipeline,
+    ) -> Res<LogicalPlan> {
+        if let Some(id) = id {
+            return Err(err(id.span, "mv-apply: `id` is not supported"));
+        }
+        for op in &body.ops {
+            let row_wise = matches!(
+                op.kind,
+                OpKind::Where(_)
+                    | OpKind::Extend(_)
+                    | OpKind::Project(_)
+                    | OpKind::ProjectAway(_)
+                    | OpKind::ProjectKeep(_)
+                    | OpKind::ProjectRename(_)
+                    | OpKind::ProjectReorder(_)
+                    | OpKind::Parse { .. }
+                    | OpKind::MvExpand { .. }
+            );
+            if !row_wise {
+                return Err(err(
+                    op.span,
+                    format!(
+                        "mv-apply: `{}` in the subquery is not supported (only row-by-row \
+                         operators such as where, extend and project)",
+                        op_name(&op.kind)
+                    ),
+                ));
+            }
+        }
+        let before = names(&plan);
+        let expanded = self.mv_expand(plan, options, items, limit)?;
+        let after = names(&expanded);
+        // the expanded columns: new ones, and existing ones an item names
+        let item_names: Vec<String> = items
+            .iter()
+            .enumerate()
+            .map(|(k, it)| {
+                it.names
+                    .first()
+                    .map(|n| n.name.clone())
+                    .or_else(|| derived_name(&it.expr))
+                    .unwrap_or_else(|| format!("Column{}", k + 1))
+            })
+            .collect();
+        let mut sub_cols = Vec::new();
+        let mut outer = Vec::new();
+        let mut exprs = Vec::new();
+        for (i, n) in after.iter().enumerate() {
+            if item_names.contains(n) || !before.contains(n) {
+                sub_cols.push(n.clone());
+                exprs.push(col(n));
+            } else {
+                let hidden = format!("__mv_apply_outer_{i}");
+                exprs.push(col(n).alias(&hidden));
+                outer.push((n.clone(), hidden));
+            }
+        }
+        let mut sub = self.builder(LogicalPlanBuilder::from(expanded).project(exprs))?;
+        for op in &body.ops {
+            // the row's other columns ride along through the subquery's projections
+            let ident = |name: &str| ast::Expr {
+                kind: ExprKind::Ident(ast::Ident {
+                    name: name.to_string(),
+                    span: op.span,
+                }),
+                span: op.span,
+            };
+            let mut op = op.clone();
+            match &mut op.kind {
+                OpKind::Project(cols) => {
+                    for (_, hidden) in &outer {
+                        cols.push(ast::ColumnExpr {
+                            names: Vec::new(),
+                            expr: ident(hidden),
+                            span: op.span,
+                        });
+                    }
+                }
+                OpKind::ProjectKeep(cols) => {
+                    cols.extend(outer.iter().map(|(_, hidden)| ident(hidden)));
+                }
+                _ => {}
+            }
+            sub = self.operator(sub, &op)?;
+        }
+        let results = names(&sub);
+        let mut out = Vec::new();
+        for (n, hidden) in &outer {
+            if results.contains(hidden) && !results.contains(n) {
+                out.push(col(hidden).alias(n));
+            }
+        }
+        for n in &results {
+            if !n.starts_with("__mv_apply_outer_") {
+                out.push(col(n));
+            }
+        }
+        self.builder(LogicalPlanBuilder::from(sub).project(out))
+    }
 
     fn mv_expand(
         &mut self,
@@ -2373,6 +2730,120 @@ enum PostCol {
     Item(String, usize, KType),
 }
 
+/// The `search` predicate as an ordinary expression over `columns` (see `Planner::search`).
+fn search_predicate(e: &ast::Expr, columns: &[(String, KType)], cs: bool) -> Res<ast::Expr> {
+    let span = e.span;
+    let node = |kind| ast::Expr { kind, span };
+    Ok(match &e.kind {
+        ExprKind::Binary {
+            op: op @ (BinaryOp::And | BinaryOp::Or),
+            lhs,
+            rhs,
+        } => node(ExprKind::Binary {
+            op: *op,
+            lhs: Box::new(search_predicate(lhs, columns, cs)?),
+            rhs: Box::new(search_predicate(rhs, columns, cs)?),
+        }),
+        ExprKind::Paren(inner) => node(ExprKind::Paren(Box::new(search_predicate(
+            inner, columns, cs,
+        )?))),
+        ExprKind::Call { callee, args }
+            if matches!(&callee.kind, ExprKind::Ident(i) if i.name == "not") && args.len() == 1 =>
+        {
+            let mut args = args.clone();
+            args[0].value = search_predicate(&args[0].value, columns, cs)?;
+            node(ExprKind::Call {
+                callee: callee.clone(),
+                args,
+            })
+        }
+        ExprKind::Literal(Literal::String { value, .. }) => {
+            let lead = value.starts_with('*');
+            let trail = value.len() > 1 && value.ends_with('*');
+            let term = value.trim_matches('*');
+            if term.contains('*') {
+                return Err(err(
+                    span,
+                    "search: a `*` inside a term is not supported (only at its start or end)",
+                ));
+            }
+            let op = match (lead, trail, cs) {
+                (false, false, false) => BinaryOp::Has,
+                (false, false, true) => BinaryOp::HasCs,
+                (true, false, false) => BinaryOp::HasSuffix,
+                (true, false, true) => BinaryOp::HasSuffixCs,
+                (false, true, false) => BinaryOp::HasPrefix,
+                (false, true, true) => BinaryOp::HasPrefixCs,
+                (true, true, false) => BinaryOp::Contains,
+                (true, true, true) => BinaryOp::ContainsCs,
+            };
+            let lit_term = node(ExprKind::Literal(Literal::String {
+                value: term.to_string(),
+                obfuscated: false,
+            }));
+            let tests: Vec<ast::Expr> = columns
+                .iter()
+                .map(|(c, t)| {
+                    let ident = node(ExprKind::Ident(ast::Ident {
+                        name: c.clone(),
+                        span,
+                    }));
+                    let lhs = if *t == KType::String {
+                        ident
+                    } else {
+                        node(ExprKind::Call {
+                            callee: Box::new(node(ExprKind::Ident(ast::Ident {
+                                name: "tostring".into(),
+                                span,
+                            }))),
+                            args: vec![ast::Arg {
+                                name: None,
+                                value: ident,
+                                span,
+                            }],
+                        })
+                    };
+                    node(ExprKind::Binary {
+                        op,
+                        lhs: Box::new(lhs),
+                        rhs: Box::new(lit_term.clone()),
+                    })
+                })
+                .collect();
+            // a balanced `or` tree: tables have dozens of columns, and a chain that deep
+            // would recurse deeply in planning
+            fn any_of(mut xs: Vec<ast::Expr>, span: Span) -> ast::Expr {
+                if xs.len() <= 1 {
+                    return xs.pop().unwrap_or(ast::Expr {
+                        kind: ExprKind::Literal(Literal::Bool(false)),
+                        span,
+                    });
+                }
+                let rest = xs.split_off(xs.len() / 2);
+                ast::Expr {
+                    kind: ExprKind::Binary {
+                        op: BinaryOp::Or,
+                        lhs: Box::new(any_of(xs, span)),
+                        rhs: Box::new(any_of(rest, span)),
+                    },
+                    span,
+                }
+            }
+            any_of(tests, span)
+        }
+        ExprKind::Binary {
+            op: BinaryOp::SearchHas,
+            lhs,
+            rhs,
+        } if cs => node(ExprKind::Binary {
+            op: BinaryOp::HasCs,
+            lhs: lhs.clone(),
+            rhs: rhs.clone(),
+        }),
+        _ => e.clone(),
+    })
+}
+
 fn op_name(k: &OpKind) -> &'static str {
     match k {
         OpKind::TopNested(_) => "top-nested",
@@ -2389,6 +2860,17 @@ fn op_name(k: &OpKind) -> &'static str {
         OpKind::Reduce { .. } => "reduce",
         OpKind::Consume { .. } => "consume",
         OpKind::Scan { .. } => "scan",
+        OpKind::Summarize { .. } => "summarize",
+        OpKind::Count => "count",
+        OpKind::Take { .. } => "take",
+        OpKind::Top { .. } => "top",
+        OpKind::Sort { .. } => "sort",
+        OpKind::Distinct { .. } => "distinct",
+        OpKind::Join { .. } => "join",
+        OpKind::Lookup { .. } => "lookup",
+        OpKind::Union(_) => "union",
+        OpKind::Serialize(_) => "serialize",
+        OpKind::Sample { .. } => "sample",
         _ => "this",
     }
 }

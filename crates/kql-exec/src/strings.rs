@@ -392,3 +392,106 @@ mod tests {
         assert_eq!(base64_decode("S3VzdG8x").unwrap_or_default(), b"Kusto1");
     }
 }
+
+/// Splits a Windows command line into arguments as `CommandLineToArgvW` does (Kusto's
+/// `parse_command_line(s, "windows")`). The program name ends at the first space or tab,
+/// or, when it starts with `"`, at the next `"`, with backslashes taken literally. In
+/// later arguments 2n backslashes before `"` give n backslashes and the quote opens or
+/// closes quoting, 2n+1 give n backslashes and a literal `"`, backslashes elsewhere are
+/// literal, and `""` inside quotes is a literal `"`.
+pub fn windows_argv(s: &str) -> Vec<String> {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = Vec::new();
+    if chars.is_empty() {
+        return out;
+    }
+    let mut i = 0;
+    let mut arg0 = String::new();
+    if chars[0] == '"' {
+        i = 1;
+        while i < chars.len() && chars[i] != '"' {
+            arg0.push(chars[i]);
+            i += 1;
+        }
+        i += 1;
+    } else {
+        while i < chars.len() && chars[i] != ' ' && chars[i] != '\t' {
+            arg0.push(chars[i]);
+            i += 1;
+        }
+    }
+    out.push(arg0);
+    loop {
+        while i < chars.len() && (chars[i] == ' ' || chars[i] == '\t') {
+            i += 1;
+        }
+        if i >= chars.len() {
+            break;
+        }
+        let mut arg = String::new();
+        let mut quoted = false;
+        while i < chars.len() {
+            let c = chars[i];
+            if c == '\\' {
+                let start = i;
+                while i < chars.len() && chars[i] == '\\' {
+                    i += 1;
+                }
+                let n = i - start;
+                if i < chars.len() && chars[i] == '"' {
+                    arg.extend(std::iter::repeat_n('\\', n / 2));
+                    if n % 2 == 1 {
+                        arg.push('"');
+                        i += 1;
+                    }
+                } else {
+                    arg.extend(std::iter::repeat_n('\\', n));
+                }
+                continue;
+            }
+            if c == '"' {
+                if quoted && chars.get(i + 1) == Some(&'"') {
+                    arg.push('"');
+                    i += 2;
+                    continue;
+                }
+                quoted = !quoted;
+                i += 1;
+                continue;
+            }
+            if !quoted && (c == ' ' || c == '\t') {
+                break;
+            }
+            arg.push(c);
+            i += 1;
+        }
+        out.push(arg);
+    }
+    out
+}
+
+#[cfg(test)]
+mod argv_tests {
+    use super::windows_argv;
+
+    #[test]
+    fn splits_like_command_line_to_argv_w() {
+        // the documentation's example: echo "hello world!" → ["echo","hello world!"]
+        assert_eq!(
+            windows_argv(r#"echo "hello world!""#),
+            ["echo", "hello world!"]
+        );
+        assert_eq!(
+            windows_argv(r#""C:\Program Files\x.exe" /a   b"#),
+            [r"C:\Program Files\x.exe", "/a", "b"]
+        );
+        // backslashes before a quote halve; an odd one escapes the quote
+        assert_eq!(
+            windows_argv(r#"x a\\"b c" d\"e f\g"#),
+            ["x", r"a\b c", r#"d"e"#, r"f\g"]
+        );
+        assert_eq!(windows_argv(r#"x "a""b""#), ["x", r#"a"b"#]);
+        assert_eq!(windows_argv(r"C:\dir\p.exe"), [r"C:\dir\p.exe"]);
+        assert!(windows_argv("").is_empty());
+    }
+}

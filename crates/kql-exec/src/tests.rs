@@ -149,3 +149,188 @@ fn errors_name_the_nearest_column() {
     );
     assert!(e.render(src).contains('^'));
 }
+
+#[test]
+fn search_terms_match_any_column_as_has_does() {
+    // Kusto: a bare term is `* has term`; `Col:"x"` is `Col has "x"`; `*x*` is contains
+    let t = q(
+        r#"let T = datatable(a:string, b:long)["cmd /c whoami", 443, "mshta.exe", 80];
+        T | search "whoami" | count"#,
+    );
+    assert_eq!(rows(&t), vec![vec![Json::from(1)]]);
+    let t = q(
+        r#"let T = datatable(a:string, b:long)["cmd /c whoami", 443, "mshta.exe", 80];
+        T | search "who" | count"#,
+    );
+    assert_eq!(
+        rows(&t),
+        vec![vec![Json::from(0)]],
+        "`has` matches whole terms only"
+    );
+    let t = q(
+        r#"let T = datatable(a:string, b:long)["cmd /c whoami", 443, "mshta.exe", 80];
+        T | search "*hta*" and b:"80" | project a"#,
+    );
+    assert_eq!(rows(&t), vec![vec![Json::from("mshta.exe")]]);
+    let t = q(r#"let T = datatable(a:string)["MSHTA.exe"];
+        search kind=case_sensitive in (T) "mshta" | count"#);
+    assert_eq!(rows(&t), vec![vec![Json::from(0)]]);
+    let t = q(r#"let T = datatable(a:string)["MSHTA.exe"];
+        search in (T) "mshta""#);
+    assert_eq!(names(&t), ["$table", "a"]);
+    assert_eq!(
+        rows(&t),
+        vec![vec![Json::from("T"), Json::from("MSHTA.exe")]]
+    );
+}
+
+#[test]
+fn functions_without_data_return_null() {
+    // ingestion_time() is null for tables without an IngestionTime policy; the GeoIP
+    // lookup is null for addresses without a location (Harrier has no GeoIP data)
+    let t = q("print a = ingestion_time(), b = geo_info_from_ip_address('20.53.203.50')");
+    assert_eq!(rows(&t), vec![vec![Json::Null, Json::Null]]);
+    let t = q("print a = isnull(ingestion_time())");
+    assert_eq!(rows(&t), vec![vec![Json::Bool(true)]]);
+}
+
+#[test]
+fn file_profile_reports_a_failed_lookup() {
+    let t = q(
+        r#"datatable(SHA1:string)["e14f7ed43ab3ae9d31680eb74b043339eb6f87e7", ""]
+        | invoke FileProfile(SHA1, 1000)
+        | project SHA1, GlobalPrevalence, ProfileAvailability"#,
+    );
+    assert_eq!(
+        rows(&t),
+        vec![
+            vec![
+                Json::from("e14f7ed43ab3ae9d31680eb74b043339eb6f87e7"),
+                Json::Null,
+                Json::from("Error")
+            ],
+            vec![Json::from(""), Json::Null, Json::from("")],
+        ]
+    );
+    let e = run(
+        "datatable(x:string)['a'] | invoke FileProfile('SHA256')",
+        &BTreeMap::new(),
+        now(),
+    )
+    .expect_err("no SHA256 column");
+    assert!(e.message.contains("SHA256"), "{}", e.message);
+}
+
+#[test]
+fn mv_apply_runs_the_subquery_per_row() {
+    // each row's array is a subtable; rows whose subquery returns nothing are dropped;
+    // the other columns are added to each row the subquery returns
+    let t = q(
+        r#"datatable(id:long, args:dynamic)[1, dynamic(["net", "user", "alice"]), 2, dynamic(["net"])]
+        | mv-apply a = args on (where a != "net" | project a)
+        | project-away args"#,
+    );
+    assert_eq!(names(&t), ["id", "a"]);
+    assert_eq!(
+        rows(&t),
+        vec![
+            vec![Json::from(1), Json::from("user")],
+            vec![Json::from(1), Json::from("alice")]
+        ]
+    );
+    let e = run(
+        "datatable(x:dynamic)[dynamic([1])] | mv-apply x on (summarize count())",
+        &BTreeMap::new(),
+        now(),
+    )
+    .expect_err("summarize in mv-apply");
+    assert!(e.message.contains("summarize"), "{}", e.message);
+}
+
+#[test]
+fn parse_command_line_windows() {
+    let t = q(r#"print r = parse_command_line("echo \"hello world!\"", "windows")"#);
+    assert_eq!(
+        rows(&t),
+        vec![vec![serde_json::json!(["echo", "hello world!"])]]
+    );
+    let t = q(r#"print r = tolower(parse_command_line("NLTEST.exe /DCLIST:corp", "windows")[1])"#);
+    assert_eq!(rows(&t), vec![vec![Json::from("/dclist:corp")]]);
+}
+
+#[test]
+fn pivot_counts_each_value_by_the_other_columns() {
+    let t = q(
+        r#"datatable(d:string, a:string)["h1", "AsrX", "h1", "AsrY", "h1", "AsrX", "h2", "AsrY"]
+        | evaluate pivot(a)
+        | sort by d asc"#,
+    );
+    assert_eq!(names(&t), ["d", "AsrX", "AsrY"]);
+    assert_eq!(
+        rows(&t),
+        vec![
+            vec![Json::from("h1"), Json::from(2), Json::from(1)],
+            vec![Json::from("h2"), Json::from(0), Json::from(1)]
+        ]
+    );
+    let t = q(r#"datatable(d:string, a:string)["h1", "High"]
+        | evaluate pivot(a): (d:string, Critical:long, High:long)"#);
+    assert_eq!(names(&t), ["d", "Critical", "High"]);
+    assert_eq!(
+        rows(&t),
+        vec![vec![Json::from("h1"), Json::Null, Json::from(1)]]
+    );
+}
+
+#[test]
+fn externaldata_urls_are_refused_with_a_reason() {
+    let src =
+        r#"let X = externaldata(a:string)[@"https://example.com/x.csv"] with (format="csv"); X"#;
+    let e = run(src, &BTreeMap::new(), now()).expect_err("network");
+    assert!(
+        e.message.contains("never reaches the network"),
+        "{}",
+        e.message
+    );
+    assert_eq!(
+        &src[e.span.start..e.span.end],
+        r#"@"https://example.com/x.csv""#
+    );
+}
+
+#[test]
+fn table_builder_rows_read_as_json_rows_do() {
+    let columns = vec![
+        ("Name".to_string(), KType::String),
+        ("Port".to_string(), KType::Int),
+        ("At".to_string(), KType::DateTime),
+    ];
+    let mut b = TableBuilder::new(columns.clone());
+    let mut rows = Vec::new();
+    for i in 0..20_000i64 {
+        let mut r = Map::new();
+        r.insert("Name".into(), Json::from(format!("p{}", i % 7)));
+        if i % 3 != 0 {
+            r.insert("Port".into(), Json::from(i % 1000));
+        }
+        r.insert("At".into(), Json::from("2024-05-01T00:00:00Z"));
+        b.push(&r).expect("row");
+        rows.push(r);
+    }
+    assert_eq!(b.len(), 20_000);
+    let built = b.finish().expect("table");
+    assert!(built.batches.len() >= 3 && built.rows.is_empty());
+    let plain = InputTable {
+        columns,
+        rows,
+        ..Default::default()
+    };
+    let query = "T | summarize n = count(), p = sum(Port), e = countif(isnull(Port)) by Name | sort by Name asc";
+    let with = |t: InputTable| {
+        let tables = BTreeMap::from([("T".to_string(), t)]);
+        run(query, &tables, now()).expect("runs").remove(0)
+    };
+    let a = with(built);
+    assert_eq!(a, with(plain));
+    assert_eq!(a.rows.len(), 7);
+}

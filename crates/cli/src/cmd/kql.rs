@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 use clap::ValueEnum;
-use harrier_kql_exec::{InputTable, KType, ResultTable};
+use harrier_kql_exec::{InputTable, KType, ResultTable, TableBuilder};
 use harrier_sources::{columns, read_paths, to_defender, DefenderTable, KustoType, ReadOptions};
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
@@ -51,9 +51,24 @@ pub(crate) fn ktype(t: KustoType) -> KType {
     }
 }
 
-/// The six Defender tables with their columns and no rows.
+/// The Defender tables with their columns and no rows: the six Harrier fills from events,
+/// and the documented ones it cannot fill (`DeviceInfo`, `DeviceLogonEvents`, `DeviceTvm…`,
+/// e-mail and identity tables), which stay empty.
 pub(crate) fn empty_tables() -> BTreeMap<String, InputTable> {
-    DefenderTable::all()
+    let mut tables: BTreeMap<String, InputTable> = harrier_kql_exec::defender_schemas()
+        .into_iter()
+        .map(|(name, columns)| {
+            (
+                name,
+                InputTable {
+                    columns,
+                    rows: Vec::new(),
+                    ..Default::default()
+                },
+            )
+        })
+        .collect();
+    let filled: BTreeMap<String, InputTable> = DefenderTable::all()
         .into_iter()
         .map(|t| {
             let cols = columns(t)
@@ -65,36 +80,58 @@ pub(crate) fn empty_tables() -> BTreeMap<String, InputTable> {
                 InputTable {
                     columns: cols,
                     rows: Vec::new(),
+                    ..Default::default()
                 },
             )
         })
-        .collect()
+        .collect();
+    tables.extend(filled);
+    tables
 }
 
-/// The Defender tables, filled with the rows the events map onto.
+/// The Defender tables, filled with the rows the events map onto. Rows go straight into
+/// Arrow columns as they are read (`TableBuilder`), so memory follows the data, not the
+/// JSON objects the mapping produces.
 fn load_tables(paths: &[String]) -> Result<BTreeMap<String, InputTable>> {
     let mut tables = empty_tables();
     if paths.is_empty() {
         return Ok(tables);
     }
+    let mut builders: BTreeMap<String, TableBuilder> = DefenderTable::all()
+        .into_iter()
+        .filter_map(|t| {
+            let name = t.name().to_string();
+            let cols = tables.get(&name)?.columns.clone();
+            Some((name, TableBuilder::new(cols)))
+        })
+        .collect();
+    let mut failure: Option<harrier_kql_exec::KqlError> = None;
     let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
     let summary = read_paths(
         &paths,
         &ReadOptions::default(),
         &mut |e| {
             if let Some(row) = to_defender(&e) {
-                if let Some(t) = tables.get_mut(row.table.name()) {
-                    t.rows.push(row.row);
+                if let Some(b) = builders.get_mut(row.table.name()) {
+                    if let Err(err) = b.push(&row.row) {
+                        failure.get_or_insert(err);
+                    }
                 }
             }
         },
         &mut |skip| eprintln!("warning: {}: skipped: {}", skip.origin, skip.reason),
     );
+    if let Some(e) = failure {
+        anyhow::bail!("{e}");
+    }
     if summary.failed_files > 0 && summary.events == 0 {
         anyhow::bail!(
             "no events could be read ({} files failed)",
             summary.failed_files
         );
+    }
+    for (name, b) in builders {
+        tables.insert(name, b.finish()?);
     }
     Ok(tables)
 }
