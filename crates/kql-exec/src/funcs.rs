@@ -2319,9 +2319,15 @@ pub fn scalar(name: &str, xs: Vec<DfExpr>, ts: &[KType], now_ns: i64) -> Result<
             (K::DateTime, rf(|a| arg(a, 0).convert(K::DateTime)))
         }
         "ingestion_time" => (K::DateTime, rf(|_| Value::Null)),
-        // Kusto answers from MaxMind's GeoLite2 data and returns null for addresses it has
-        // no location for; Harrier ships no geolocation data, so it has none for any
-        "geo_info_from_ip_address" => (K::Dynamic, rf(|_| Value::Null)),
+        // Kusto answers from MaxMind's GeoLite2 data; Harrier ships none, and a null for
+        // every address would pass for "no location known" where Kusto has one
+        "geo_info_from_ip_address" => {
+            return Err(
+                "`geo_info_from_ip_address()` is not supported: it needs GeoIP \
+                        (MaxMind GeoLite2) data, which Harrier does not have"
+                    .into(),
+            )
+        }
         "abs" => (
             t0,
             rf(|a| match arg(a, 0).undyn() {

@@ -186,12 +186,18 @@ fn search_terms_match_any_column_as_has_does() {
 
 #[test]
 fn functions_without_data_return_null() {
-    // ingestion_time() is null for tables without an IngestionTime policy; the GeoIP
-    // lookup is null for addresses without a location (Harrier has no GeoIP data)
-    let t = q("print a = ingestion_time(), b = geo_info_from_ip_address('20.53.203.50')");
-    assert_eq!(rows(&t), vec![vec![Json::Null, Json::Null]]);
+    // ingestion_time() is null for tables without an IngestionTime policy
+    let t = q("print a = ingestion_time()");
+    assert_eq!(rows(&t), vec![vec![Json::Null]]);
     let t = q("print a = isnull(ingestion_time())");
     assert_eq!(rows(&t), vec![vec![Json::Bool(true)]]);
+}
+
+#[test]
+fn geoip_lookups_are_refused_with_a_reason() {
+    let src = "print g = geo_info_from_ip_address('20.53.203.50')";
+    let e = run(src, &BTreeMap::new(), now()).expect_err("no GeoIP data");
+    assert!(e.message.contains("GeoIP"), "{}", e.message);
 }
 
 #[test]
