@@ -14,6 +14,7 @@ script translates the query or normalises the data before `eql` sees it; every
 such step is listed in DIALECT below and in crates/eql/tests/differential/README.md.
 """
 import copy
+import itertools
 import json
 import random
 import re
@@ -235,7 +236,12 @@ def parse(text):
 
 NULL_SAFE = {"stringContains", "stringContains~", "cidrMatch", "startsWith", "startsWith~", "endsWith",
              "endsWith~", "between", "between~", "indexOf", "indexOf~", "length", "number", "concat"}
-LUCENE_FUNCS = {"esWildcard", "esWildcard~", "esRegex", "esRegex~", "esIn~", "startsWith", "startsWith~"}
+# Elasticsearch's EQL QueryTranslator turns these, with a field first and constants
+# after, into Lucene queries: startsWith into a prefix query, stringContains and
+# endsWith into wildcard queries (`*s*`, `*s`), cidrMatch into a terms query on
+# the ip field. Other functions run as scripts.
+LUCENE_FUNCS = {"esWildcard", "esWildcard~", "esRegex", "esRegex~", "esIn~", "startsWith", "startsWith~",
+                "stringContains", "stringContains~", "endsWith", "endsWith~", "cidrMatch"}
 RANGE_FLIP = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 
@@ -335,7 +341,10 @@ class Evaluator:
         if isinstance(n, (A.IsNull, A.IsNotNull)):
             return (len(vals) == 0) == isinstance(n, A.IsNull)
         if isinstance(n, A.Comparison) and n.comparator == "!=":
-            eq = A.Comparison(n.left, "==", n.right)
+            key = ("eq", id(n))
+            if key not in self.cache:
+                self.cache[key] = (n, A.Comparison(n.left, "==", n.right))
+            eq = self.cache[key][1]
             return not any(self.script(eq)(self._single(ev, path, v)) for v in vals)
         if isinstance(n, A.Field):
             return any(v is True for v in vals)
@@ -346,26 +355,80 @@ class Evaluator:
     def _single(ev, path, v):
         return eql.Event(ev.type, ev.time, with_value(ev.data, path, v))
 
-    def query(self, n, ev, script_ev):
+    def query(self, n, ev):
         """Query context: True or False."""
         if isinstance(n, A.Boolean):
             return n.value
         if isinstance(n, A.And):
-            return all(self.query(t, ev, script_ev) for t in n.terms)
+            return all(self.query(t, ev) for t in n.terms)
         if isinstance(n, A.Or):
-            return any(self.query(t, ev, script_ev) for t in n.terms)
+            return any(self.query(t, ev) for t in n.terms)
         if isinstance(n, A.Not):
             inner = n.term
             if is_script(inner):
-                return self.script(n)(script_ev) is True
+                return self.script_any(n, ev)
             if isinstance(inner, A.Comparison) and inner.comparator in RANGE_FLIP and lucene_leaf(inner):
-                flipped = A.Comparison(inner.left, RANGE_FLIP[inner.comparator], inner.right)
-                return self.leaf_any(flipped, inner.left, ev)
-            return not self.query(inner, ev, script_ev)
+                key = ("flip", id(inner))
+                if key not in self.cache:
+                    self.cache[key] = (inner, A.Comparison(inner.left, RANGE_FLIP[inner.comparator], inner.right))
+                return self.leaf_any(self.cache[key][1], inner.left, ev)
+            return not self.query(inner, ev)
         field = lucene_leaf(n)
         if field is not None:
             return self.leaf_any(n, field, ev)
-        return self.script(n)(script_ev) is True
+        return self.script_any(n, ev)
+
+    def script_any(self, n, ev):
+        """A script filter: Elasticsearch's MultiValueAwareScriptQuery lets every
+        occurrence of a field range over the field's values (a missing field is
+        one null) and matches when any combination makes the script true."""
+        key = ("any", id(n))
+        if key not in self.cache:
+            occurrences = []
+            rewritten = with_occurrences(n, occurrences)
+            self.cache[key] = (n, occurrences, self.engine.convert(rewritten, scoped=True))
+        _, occurrences, cb = self.cache[key]
+        choices = [values_of(ev.data, path) or [None] for path in occurrences]
+        combos = 1
+        for c in choices:
+            combos *= len(c)
+        if combos > 4096:
+            # as Harrier does past that many combinations: the smallest values
+            choices = [[script_view(c)] if len(c) > 1 else c for c in choices]
+        for combo in itertools.product(*choices):
+            data = dict(ev.data)
+            for i, v in enumerate(combo):
+                data["__occ%d" % i] = v
+            if cb(eql.Event(ev.type, ev.time, data)) is True:
+                return True
+        return False
+
+
+def with_occurrences(n, occurrences):
+    """A copy of the expression whose every field occurrence reads its own slot."""
+    if isinstance(n, A.Field):
+        occurrences.append([n.base] + list(n.path))
+        return A.Field("__occ%d" % (len(occurrences) - 1))
+    if isinstance(n, A.Comparison):
+        return A.Comparison(with_occurrences(n.left, occurrences), n.comparator,
+                            with_occurrences(n.right, occurrences))
+    if isinstance(n, A.InSet):
+        return A.InSet(with_occurrences(n.expression, occurrences),
+                       [with_occurrences(i, occurrences) for i in n.container])
+    if isinstance(n, A.FunctionCall):
+        return A.FunctionCall(n.name, [with_occurrences(a, occurrences) for a in n.arguments], n.as_method)
+    if isinstance(n, A.MathOperation):
+        return A.MathOperation(with_occurrences(n.left, occurrences), n.operator,
+                               with_occurrences(n.right, occurrences))
+    if isinstance(n, A.Not):
+        return A.Not(with_occurrences(n.term, occurrences))
+    if isinstance(n, (A.And, A.Or)):
+        return type(n)([with_occurrences(t, occurrences) for t in n.terms])
+    if isinstance(n, A.IsNull):
+        return A.IsNull(with_occurrences(n.expr, occurrences))
+    if isinstance(n, A.IsNotNull):
+        return A.IsNotNull(with_occurrences(n.expr, occurrences))
+    return n
 
 
 def script_view(data):
@@ -429,8 +492,7 @@ class EsEngine(PythonEngine):
         def check(event):
             if expected != "any" and event.type != expected:
                 return False
-            sv = eql.Event(event.type, event.time, script_view(event.data))
-            return ev_.query(expr, event, sv)
+            return ev_.query(expr, event)
 
         return check
 
@@ -611,16 +673,84 @@ def coerce_doc(doc, types, prefix=""):
     return out
 
 
+def leaf_target(rng, n, want):
+    """For a leaf over one field: (field, value) that satisfies it (want) or not."""
+    if isinstance(n, (A.IsNull, A.IsNotNull)) and isinstance(n.expr, A.Field):
+        present = isinstance(n, A.IsNotNull) == want
+        return field_name(n.expr), ("present" if present else "absent")
+    if isinstance(n, A.Comparison):
+        f, lit, op = n.left, n.right, n.comparator
+        if isinstance(lit, A.Field) and is_lit(f):
+            f, lit, op = lit, f, MIRROR[op]
+        if not (isinstance(f, A.Field) and is_lit(lit)):
+            return None
+        v = lit.value
+        if op == "!=":
+            want = not want
+        elif op in RANGE_FLIP and isinstance(v, (int, float)) and not isinstance(v, bool):
+            above = op in (">", ">=")
+            return field_name(f), (v + 1 if above == want else v - 1)
+        return field_name(f), (v if want else "avoid")
+    if isinstance(n, A.InSet) and isinstance(n.expression, A.Field):
+        lits = [i.value for i in n.container if is_lit(i)]
+        return (field_name(n.expression), rng.choice(lits) if want and lits else "avoid")
+    if isinstance(n, A.FunctionCall) and n.arguments and isinstance(n.arguments[0], A.Field):
+        lits = [a.value for a in n.arguments[1:] if is_lit(a) and isinstance(a.value, str)]
+        if not lits or not want:
+            return (field_name(n.arguments[0]), "avoid") if not want else None
+        lit = rng.choice(lits)
+        base = n.name.rstrip("~")
+        if base == "esWildcard":
+            if n.name.endswith("~") and rng.random() < 0.3:
+                lit = swap_case(rng, lit)
+            return field_name(n.arguments[0]), instantiate(rng, lit, True)
+        if base in ("startsWith", "endsWith", "stringContains"):
+            pre = rand_word(rng) if base != "startsWith" else ""
+            post = rand_word(rng) if base != "endsWith" else ""
+            return field_name(n.arguments[0]), pre + lit + post
+        if base == "esIn":
+            return field_name(n.arguments[0]), swap_case(rng, lit)
+    return None
+
+
+def satisfy(rng, n, want, assign):
+    """Values that make the expression true (want) or false: a rough guide, not a solver."""
+    if isinstance(n, A.Not):
+        return satisfy(rng, n.term, not want, assign)
+    if isinstance(n, (A.And, A.Or)):
+        every = isinstance(n, A.And) == want
+        terms = list(n.terms) if every else [rng.choice(n.terms)]
+        for t in terms:
+            satisfy(rng, t, want, assign)
+        return
+    target = leaf_target(rng, n, want)
+    if target is not None:
+        assign[target[0]] = target[1]
+
+
 def generate(rng, plan, n_events):
-    """Events for one query: (documents, eql events)."""
+    """Documents for one query, in time order: a third guided towards matching
+    each step, a third guided and then spoilt in one field, a third random."""
     lits, key_fields, categories, fields = plan["literals"], plan["keys"], plan["categories"], plan["fields"]
-    types = plan["types"]
+    types, steps = plan["types"], plan["steps"]
     pool = [v for vs in lits.by_field.values() for v, _ in vs if isinstance(v, str)]
     docs = []
     t = 1_700_000_000_000
     for i in range(n_events):
         t += rng.choice([0, 1, 5, 250, 1000, 30_000, 400_000])
-        cat = rng.choice(categories + ["process", "network", "file"]) if rng.random() < 0.9 else None
+        mode = rng.random()
+        assign = {}
+        step = steps[i % len(steps)] if steps else None
+        if mode < 0.66 and step is not None:
+            satisfy(rng, step.query, True, assign)
+            cat = step.event_type if step.event_type != "any" else rng.choice(categories)
+            if mode >= 0.33 and assign:
+                f = rng.choice(sorted(assign))
+                v = assign[f]
+                assign[f] = rng.choice(near_misses(rng, v)) if isinstance(v, str) and v not in (
+                    "avoid", "present", "absent") else "absent"
+        else:
+            cat = rng.choice(categories + ["process", "network", "file"]) if rng.random() < 0.9 else None
         doc = {"@timestamp": iso(t)}
         if cat is not None:
             doc["event"] = {"category": cat}
@@ -628,19 +758,30 @@ def generate(rng, plan, n_events):
             if f in ("@timestamp", "event.category"):
                 continue
             path = f.split(".")
-            r = rng.random()
-            if r < 0.12:
-                continue  # missing
             ftype = types.get(f, "keyword")
             flits = lits.by_field.get(f, [])
-            if r < 0.16:
+            r = rng.random()
+            if f in assign and assign[f] != "present":
+                val = assign[f]
+                if val == "absent":
+                    continue
+                if val == "avoid":
+                    val = rand_word(rng, rng.randint(1, 8)) if ftype == "keyword" else rng.choice([0, 3, 99])
+                elif r < 0.15 and f not in key_fields:
+                    val = [val, value_for(rng, ftype, flits, pool)]
+                    rng.shuffle(val)
+            elif f in key_fields:
+                val = rng.choice(["k1", "k2", "K1"]) if ftype not in ("long", "integer") else rng.choice([1, 2])
+                if r < 0.05:
+                    continue
+            elif r < 0.12 and f not in assign:
+                continue  # missing
+            elif r < 0.16:
                 val = None
-            elif r < 0.28 and f not in key_fields:
+            elif r < 0.28:
                 val = [value_for(rng, ftype, flits, pool) for _ in range(rng.randint(0, 3))]
             else:
                 val = value_for(rng, ftype, flits, pool)
-                if f in key_fields and rng.random() < 0.7:
-                    val = rng.choice(["k1", "k2", "K1"]) if ftype not in ("long", "integer") else rng.choice([1, 2])
             try:
                 set_path(doc, path, val)
             except (TypeError, AttributeError):
@@ -678,7 +819,8 @@ def plan_query(q, types):
             categories.append(s.event_type)
     fields |= keys
     return {"literals": lits, "keys": keys, "categories": categories or ["process"],
-            "fields": sorted(fields), "types": types}
+            "fields": sorted(fields), "types": types,
+            "steps": [s for s in subs if not (getattr(first, "close", None) is not None and s is first.close.query)]}
 
 
 def exclusion(q, text, types):
@@ -730,17 +872,17 @@ def run_query(text, types, rng, n_events):
     engine.add_query(q)
     events = []
     for i, d in enumerate(docs):
+        # eql sees each value as the mapping indexes it, and the event time in
+        # milliseconds (documents are generated in time order)
         cd = coerce_doc(d, types)
         cd["__i"] = i
         ev = cd.get("event")
         cat = ev.get("category") if isinstance(ev, dict) else None
-        events.append(eql.Event(cat if isinstance(cat, str) else "__none__", 1_700_000_000_000 + 0, cd))
-    # eql orders by the event time it is given: the documents' own milliseconds
-    events = [eql.Event(e.type, ms_of(d["@timestamp"]), e.data) for e, d in zip(events, docs)]
+        events.append(eql.Event(cat if isinstance(cat, str) else "__none__", ms_of(d["@timestamp"]), cd))
     try:
         engine.stream_events(events)
     except Exception as exc:  # noqa: BLE001
-        return {"status": "excluded", "reason": "eql fails at run time: " + type(exc).__name__, "detail": str(exc)}
+        return {"status": "excluded", "reason": "eql fails at run time: " + type(exc).__name__}
     out = {"status": "compared", "events": docs}
     if is_seq:
         out["sequences"] = results
