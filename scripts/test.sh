@@ -6,5 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -p harrier-cli
 cargo test --release --workspace
+cargo test --release -p harrier-eql --test differential -- --ignored --nocapture
 python3 scripts/kql-conformance.py
 python3 scripts/eql-conformance.py

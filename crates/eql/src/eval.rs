@@ -10,9 +10,11 @@
 //!   `must_not` clauses); `not` around a range comparison flips the
 //!   comparison instead (`not x > 1` is `x <= 1`, which an absent field fails).
 //! * **script context** ([`eval`]): anything else (functions of fields,
-//!   arithmetic) runs as a script with SQL-style three-valued logic, where a
-//!   multi-valued field reads as its first (smallest) value, null propagates,
-//!   `not null` is null, and a null result does not match.
+//!   arithmetic) runs as a script with SQL-style three-valued logic: null
+//!   propagates, `not null` is null, and a null result does not match. In a
+//!   filter the script is "multi-value aware": every field occurrence is
+//!   tried with each of the field's values and any true combination matches
+//!   (`script_matches`); plain [`eval`] reads a field's smallest value.
 
 use crate::expr::{CExpr, FieldAccess, Func};
 use crate::pattern::eq_fold;
@@ -34,7 +36,7 @@ pub fn matches(c: &CExpr, doc: &Doc<'_>) -> bool {
         CExpr::Or(v) => v.iter().any(|e| matches(e, doc)),
         CExpr::Not(inner) => {
             if is_script(inner) {
-                return truthy(&eval(c, doc));
+                return script_matches(c, doc);
             }
             match &**inner {
                 CExpr::Cmp(op, a, b)
@@ -85,8 +87,12 @@ pub fn matches(c: &CExpr, doc: &Doc<'_>) -> bool {
                 None => false,
             })
         }
+        // Elasticsearch's QueryTranslator makes these Lucene queries when the
+        // first argument is a field and the rest are constants: startsWith a
+        // prefix query, endsWith and stringContains wildcard queries (`*s`,
+        // `*s*`), cidrMatch a terms query on the ip field
         CExpr::Call {
-            func: Func::StartsWith,
+            func: func @ (Func::StartsWith | Func::EndsWith | Func::StringContains),
             insensitive,
             args,
         } if !is_script(c) => {
@@ -94,12 +100,96 @@ pub fn matches(c: &CExpr, doc: &Doc<'_>) -> bool {
                 return false;
             };
             any_value(f, doc, &mut |v| match v.to_text() {
-                Some(s) => starts_with(&s, p, *insensitive),
+                Some(s) => string_test(*func, &s, p, *insensitive),
                 None => false,
             })
         }
+        CExpr::Call {
+            func: Func::CidrMatch,
+            args,
+            ..
+        } if !is_script(c) => {
+            let CExpr::Field(f) = &args[0] else {
+                return false;
+            };
+            let nets: Vec<(IpAddr, u8)> = args[1..]
+                .iter()
+                .filter_map(|a| match a {
+                    CExpr::Lit(Val::Str(s)) => parse_cidr(s),
+                    _ => None,
+                })
+                .collect();
+            any_value(f, doc, &mut |v| {
+                let ip = match &v {
+                    Val::Ip(ip) => Some(*ip),
+                    Val::Str(s) => s.parse::<IpAddr>().ok(),
+                    _ => None,
+                };
+                ip.is_some_and(|ip| nets.iter().any(|(n, b)| in_cidr(&ip, n, *b)))
+            })
+        }
         CExpr::Field(f) => any_value(f, doc, &mut |v| matches!(v, Val::Bool(true))),
-        _ => truthy(&eval(c, doc)),
+        _ => script_matches(c, doc),
+    }
+}
+
+/// The most value combinations a script is tried with; beyond that the
+/// smallest values are used (Elasticsearch has no such limit, documents
+/// with that many values are rare).
+const MAX_COMBINATIONS: usize = 4096;
+
+/// A script in query context. Elasticsearch runs a script filter made of
+/// fields, constants and functions as a "multi-value aware" script
+/// (`MultiValueAwareScriptQuery`): every occurrence of a field in the script
+/// ranges over that field's values (an absent field is one null), and the
+/// document matches when some combination makes the script true.
+fn script_matches(c: &CExpr, doc: &Doc<'_>) -> bool {
+    let mut occurrences = Vec::new();
+    c.fields(&mut occurrences);
+    let values: Vec<Vec<Val<'static>>> = occurrences
+        .iter()
+        .map(|f| {
+            let mut vs: Vec<Val<'static>> = field_values(f, doc)
+                .into_iter()
+                .map(Val::into_owned)
+                .collect();
+            if vs.is_empty() {
+                vs.push(Val::Null);
+            }
+            vs
+        })
+        .collect();
+    let combinations = values
+        .iter()
+        .try_fold(1usize, |n, v| n.checked_mul(v.len()))
+        .unwrap_or(usize::MAX);
+    if combinations <= 1 || combinations > MAX_COMBINATIONS {
+        return truthy(&eval(c, doc));
+    }
+    let mut pick = vec![0usize; values.len()];
+    loop {
+        let env: Vec<(*const FieldAccess, Val<'static>)> = occurrences
+            .iter()
+            .zip(&values)
+            .zip(&pick)
+            .map(|((f, vs), &i)| (*f as *const FieldAccess, vs[i].clone()))
+            .collect();
+        if truthy(&eval_in(c, doc, &env)) {
+            return true;
+        }
+        // next combination (odometer order)
+        let mut k = 0;
+        loop {
+            if k == pick.len() {
+                return false;
+            }
+            pick[k] += 1;
+            if pick[k] < values[k].len() {
+                break;
+            }
+            pick[k] = 0;
+            k += 1;
+        }
     }
 }
 
@@ -135,10 +225,15 @@ fn is_script(c: &CExpr) -> bool {
         }
         CExpr::Match { expr, .. } => !matches!(**expr, CExpr::Field(_)),
         CExpr::Call {
-            func: Func::StartsWith,
+            func: Func::StartsWith | Func::EndsWith | Func::StringContains,
             args,
             ..
         } => !(matches!(args[0], CExpr::Field(_)) && matches!(args[1], CExpr::Lit(Val::Str(_)))),
+        CExpr::Call {
+            func: Func::CidrMatch,
+            args,
+            ..
+        } => !(matches!(args[0], CExpr::Field(_)) && args[1..].iter().all(CExpr::is_lit)),
         _ => true,
     }
 }
@@ -273,19 +368,31 @@ fn cmp_ip(a: &IpAddr, b: &IpAddr) -> Ordering {
     norm(a).cmp(&norm(b))
 }
 
-/// Script-context evaluation (three-valued).
+/// Script-context evaluation (three-valued), a multi-valued field read as
+/// its smallest value.
 pub fn eval<'a>(c: &'a CExpr, doc: &'a Doc<'a>) -> Val<'a> {
+    eval_in(c, doc, &[])
+}
+
+/// Values given to particular field occurrences (by node address) instead
+/// of reading them from the document.
+type Env<'e> = &'e [(*const FieldAccess, Val<'static>)];
+
+fn eval_in<'a>(c: &'a CExpr, doc: &'a Doc<'a>, env: Env<'_>) -> Val<'a> {
     match c {
         CExpr::Lit(v) => borrow(v),
-        CExpr::Field(f) => first_value(f, doc),
-        CExpr::Not(e) => match eval(e, doc) {
+        CExpr::Field(f) => match env.iter().find(|(p, _)| std::ptr::eq(*p, f)) {
+            Some((_, v)) => v.clone(),
+            None => first_value(f, doc),
+        },
+        CExpr::Not(e) => match eval_in(e, doc, env) {
             Val::Bool(b) => Val::Bool(!b),
             _ => Val::Null,
         },
         CExpr::And(v) => {
             let mut null = false;
             for e in v {
-                match eval(e, doc) {
+                match eval_in(e, doc, env) {
                     Val::Bool(false) => return Val::Bool(false),
                     Val::Bool(true) => {}
                     _ => null = true,
@@ -300,7 +407,7 @@ pub fn eval<'a>(c: &'a CExpr, doc: &'a Doc<'a>) -> Val<'a> {
         CExpr::Or(v) => {
             let mut null = false;
             for e in v {
-                match eval(e, doc) {
+                match eval_in(e, doc, env) {
                     Val::Bool(true) => return Val::Bool(true),
                     Val::Bool(false) => {}
                     _ => null = true,
@@ -312,10 +419,10 @@ pub fn eval<'a>(c: &'a CExpr, doc: &'a Doc<'a>) -> Val<'a> {
                 Val::Bool(false)
             }
         }
-        CExpr::IsNull(e) => Val::Bool(eval(e, doc).is_null()),
-        CExpr::IsNotNull(e) => Val::Bool(!eval(e, doc).is_null()),
+        CExpr::IsNull(e) => Val::Bool(eval_in(e, doc, env).is_null()),
+        CExpr::IsNotNull(e) => Val::Bool(!eval_in(e, doc, env).is_null()),
         CExpr::Cmp(op, a, b) => {
-            let (x, y) = (eval(a, doc), eval(b, doc));
+            let (x, y) = (eval_in(a, doc, env), eval_in(b, doc, env));
             if x.is_null() || y.is_null() {
                 return Val::Null;
             }
@@ -326,8 +433,8 @@ pub fn eval<'a>(c: &'a CExpr, doc: &'a Doc<'a>) -> Val<'a> {
                 None => Val::Null,
             }
         }
-        CExpr::Arith(op, a, b) => arith(*op, eval(a, doc), eval(b, doc)),
-        CExpr::Neg(e) => match eval(e, doc) {
+        CExpr::Arith(op, a, b) => arith(*op, eval_in(a, doc, env), eval_in(b, doc, env)),
+        CExpr::Neg(e) => match eval_in(e, doc, env) {
             Val::Long(v) => v.checked_neg().map_or(Val::Null, Val::Long),
             Val::Double(v) => Val::Double(-v),
             _ => Val::Null,
@@ -337,13 +444,13 @@ pub fn eval<'a>(c: &'a CExpr, doc: &'a Doc<'a>) -> Val<'a> {
             list,
             insensitive,
         } => {
-            let x = eval(expr, doc);
+            let x = eval_in(expr, doc, env);
             if x.is_null() {
                 return Val::Null;
             }
             let mut null = false;
             for l in list {
-                let y = eval(l, doc);
+                let y = eval_in(l, doc, env);
                 if y.is_null() {
                     null = true;
                 } else if eq_vals(&x, &y, *insensitive) {
@@ -360,7 +467,7 @@ pub fn eval<'a>(c: &'a CExpr, doc: &'a Doc<'a>) -> Val<'a> {
             expr,
             matchers,
             insensitive,
-        } => match eval(expr, doc).to_text() {
+        } => match eval_in(expr, doc, env).to_text() {
             Some(s) => Val::Bool(matchers.iter().any(|m| m.is_match(&s, *insensitive))),
             None => Val::Null,
         },
@@ -368,7 +475,7 @@ pub fn eval<'a>(c: &'a CExpr, doc: &'a Doc<'a>) -> Val<'a> {
             func,
             insensitive,
             args,
-        } => call(*func, *insensitive, args, doc),
+        } => call(*func, *insensitive, args, doc, env),
     }
 }
 
@@ -423,11 +530,17 @@ fn text<'a>(v: &Val<'a>) -> Option<Cow<'a, str>> {
     }
 }
 
-fn starts_with(s: &str, p: &str, insensitive: bool) -> bool {
-    if insensitive {
-        s.to_lowercase().starts_with(&p.to_lowercase())
+/// startsWith, endsWith or stringContains of one value against a constant.
+fn string_test(func: Func, s: &str, p: &str, insensitive: bool) -> bool {
+    let (s, p) = if insensitive {
+        (Cow::Owned(s.to_lowercase()), Cow::Owned(p.to_lowercase()))
     } else {
-        s.starts_with(p)
+        (Cow::Borrowed(s), Cow::Borrowed(p))
+    };
+    match func {
+        Func::StartsWith => s.starts_with(p.as_ref()),
+        Func::EndsWith => s.ends_with(p.as_ref()),
+        _ => s.contains(p.as_ref()),
     }
 }
 
@@ -438,8 +551,8 @@ fn char_index_of(hay: &str, needle: &str, from_char: usize) -> Option<usize> {
         .map(|b| hay[..byte_from + b].chars().count())
 }
 
-fn call<'a>(func: Func, ci: bool, args: &'a [CExpr], doc: &'a Doc<'a>) -> Val<'a> {
-    let vals: Vec<Val<'a>> = args.iter().map(|a| eval(a, doc)).collect();
+fn call<'a>(func: Func, ci: bool, args: &'a [CExpr], doc: &'a Doc<'a>, env: Env<'_>) -> Val<'a> {
+    let vals: Vec<Val<'a>> = args.iter().map(|a| eval_in(a, doc, env)).collect();
     let fold = |s: Cow<'a, str>| -> Cow<'a, str> {
         if ci {
             Cow::Owned(s.to_lowercase())
@@ -756,4 +869,119 @@ pub fn timestamp_of(f: &FieldAccess, doc: &Doc<'_>) -> Option<i128> {
 /// The smallest value of a field (how a script reads a multi-valued field).
 pub fn field_min<'a>(f: &FieldAccess, doc: &'a Doc<'a>) -> Val<'a> {
     first_value(f, doc)
+}
+
+#[cfg(test)]
+mod tests_support {
+    use super::matches;
+    use crate::plan::PlanKind;
+    use crate::schema::Schema;
+    use crate::{parse, Analyzer, Settings};
+    use serde_json::Value;
+
+    /// Does an event query match the document (ECS schema)?
+    pub fn hits(query: &str, doc: Value) -> bool {
+        let schema = Schema::ecs();
+        let ast = parse(query).expect("query parses");
+        let plan = Analyzer::new(&schema, Settings::default())
+            .plan(&ast)
+            .expect("query plans");
+        let PlanKind::Event(filter) = plan.kind else {
+            panic!("an event query")
+        };
+        let Value::Object(doc) = doc else {
+            panic!("an object")
+        };
+        matches(&filter, &doc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::hits;
+    use serde_json::json;
+
+    // Elasticsearch's EQL QueryTranslator turns endsWith and stringContains of a
+    // field and a constant into wildcard queries (`*s`, `*s*`): any value of
+    // a multi-valued field may match, and `not` is a `must_not`, so it matches
+    // documents without the field.
+    #[test]
+    fn ends_with_and_string_contains_of_a_field_are_lucene_queries() {
+        let multi =
+            json!({"event": {"category": "process"}, "process": {"name": ["aaa", "zzz.exe"]}});
+        assert!(hits(
+            r#"process where endsWith(process.name, ".exe")"#,
+            multi.clone()
+        ));
+        assert!(hits(
+            r#"process where stringContains(process.name, "z.e")"#,
+            multi.clone()
+        ));
+        assert!(hits(
+            r#"process where stringContains~(process.name, "Z.E")"#,
+            multi.clone()
+        ));
+        assert!(!hits(
+            r#"process where not endsWith(process.name, ".exe")"#,
+            multi
+        ));
+        let absent = json!({"event": {"category": "process"}});
+        assert!(hits(
+            r#"process where not endsWith(process.name, ".exe")"#,
+            absent.clone()
+        ));
+        assert!(hits(
+            r#"process where not stringContains~(process.name, "x")"#,
+            absent
+        ));
+    }
+
+    // cidrMatch of an ip field and constant ranges is a terms query on the
+    // ip field: any value in any range matches; `not` matches a missing field.
+    #[test]
+    fn cidr_match_of_a_field_is_a_terms_query() {
+        let multi = json!({"event": {"category": "network"}, "source": {"ip": ["192.168.0.1", "10.1.2.3"]}});
+        assert!(hits(
+            r#"network where cidrMatch(source.ip, "10.0.0.0/8")"#,
+            multi.clone()
+        ));
+        assert!(!hits(
+            r#"network where not cidrMatch(source.ip, "10.0.0.0/8", "::1")"#,
+            multi
+        ));
+        let absent = json!({"event": {"category": "network"}});
+        assert!(!hits(
+            r#"network where cidrMatch(source.ip, "10.0.0.0/8")"#,
+            absent.clone()
+        ));
+        assert!(hits(
+            r#"network where not cidrMatch(source.ip, "10.0.0.0/8")"#,
+            absent
+        ));
+    }
+}
+
+#[cfg(test)]
+mod script_tests {
+    use super::tests_support::hits;
+    use serde_json::json;
+
+    // Elasticsearch runs a script filter over fields as a multi-value aware
+    // script: each field occurrence ranges over all of the field's values,
+    // and the document matches when any combination makes it true (a missing
+    // field is one null value, and `not null` stays null).
+    #[test]
+    fn scripts_try_every_value_of_a_multi_valued_field() {
+        let doc =
+            json!({"event": {"category": "process"}, "process": {"name": ["abcdefgh", "zz"]}});
+        assert!(hits("process where length(process.name) == 2", doc.clone()));
+        assert!(hits("process where length(process.name) == 8", doc.clone()));
+        assert!(hits(
+            "process where not length(process.name) == 8",
+            doc.clone()
+        ));
+        assert!(!hits("process where length(process.name) == 3", doc));
+        let absent = json!({"event": {"category": "process"}});
+        assert!(!hits("process where not length(process.name) == 8", absent));
+    }
 }
