@@ -182,7 +182,8 @@ mod tests {
     use harrier_eql::schema::Schema;
     use harrier_eql::{parse, Analyzer, Settings};
 
-    fn lits(q: &str) -> Option<Literals> {
+    /// The filter of an event query.
+    fn filter(q: &str) -> CExpr {
         let schema = Schema::ecs();
         let plan = Analyzer::new(&schema, Settings::default())
             .plan(&parse(q).expect("parses"))
@@ -190,7 +191,11 @@ mod tests {
         let harrier_eql::plan::PlanKind::Event(f) = plan.kind else {
             panic!("event query")
         };
-        required(&f, "event.category")
+        f
+    }
+
+    fn lits(q: &str) -> Option<Literals> {
+        required(&filter(q), "event.category")
     }
 
     #[test]
@@ -218,14 +223,7 @@ mod tests {
     }
 
     fn clauses_of(q: &str) -> Vec<Literals> {
-        let schema = Schema::ecs();
-        let plan = Analyzer::new(&schema, Settings::default())
-            .plan(&parse(q).expect("parses"))
-            .expect("analyzes");
-        let harrier_eql::plan::PlanKind::Event(f) = plan.kind else {
-            panic!("event query")
-        };
-        clauses(&f, "event.category")
+        clauses(&filter(q), "event.category")
     }
 
     #[test]
