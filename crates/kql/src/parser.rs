@@ -185,6 +185,11 @@ impl Parser {
         self.at_kw_n(0, kw)
     }
 
+    /// `set name` or `set ["name"]` (the printer quotes names that are not identifiers).
+    fn at_set(&self) -> bool {
+        self.at_kw("set") && (self.at_ident_n(1) || self.at_sym_n(1, "["))
+    }
+
     fn at_ident_n(&self, n: usize) -> bool {
         matches!(self.nth(n), TokenKind::Ident(_))
     }
@@ -303,7 +308,7 @@ impl Parser {
             self.expect_sym("=")?;
             let value = self.parse_let_value()?;
             StatementKind::Let { name, value }
-        } else if self.at_kw("set") && self.at_ident_n(1) {
+        } else if self.at_set() {
             self.bump();
             let name = self.parse_dotted_name()?;
             let value = if self.eat_sym("=") {
@@ -429,7 +434,7 @@ impl Parser {
         let mut lets = Vec::new();
         let result = loop {
             while self.eat_sym(";") {}
-            if self.at_kw("let") || (self.at_kw("set") && self.at_ident_n(1)) {
+            if self.at_kw("let") || self.at_set() {
                 let st = self.parse_statement()?;
                 lets.push(st);
                 if !self.at_sym("}") {
