@@ -9,11 +9,14 @@
 
 use crate::eval::{key_values, matches, timestamp_of, KeyVal};
 use crate::expr::FieldAccess;
+use crate::value::Val;
 use crate::plan::{Pipe, Plan, PlanKind, Stage};
 use harrier_event::Event;
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::collections::HashMap;
+
+type Doc<'d> = dyn harrier_event::Document + 'd;
 
 /// Where events' order comes from.
 #[derive(Clone, Debug)]
@@ -44,7 +47,7 @@ pub struct Match {
 #[derive(Clone, Debug, PartialEq)]
 struct Ordinal {
     ts: i128,
-    tb: Option<crate::value::Val<'static>>,
+    tb: Option<Val<'static>>,
     idx: usize,
 }
 
@@ -80,6 +83,115 @@ pub fn run<E: Borrow<Event>>(
     run_timed(plan, order, events, None, limits)
 }
 
+/// What the executor needs to know of each input event: its time and
+/// tiebreaker, which stages' filters it matches and its join keys for them.
+///
+/// [`run_timed`] reads these from the documents as it goes
+/// ([`EventFacts`]); a caller that has already computed them (the detection
+/// engine, which evaluates each event once as it is read and keeps only
+/// these facts) implements the trait over its own storage and calls
+/// [`run_facts`].
+pub trait Facts {
+    /// An interned or literal join key tuple.
+    type Key: Clone + Eq + std::hash::Hash;
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Effective time in nanoseconds.
+    fn time(&self, i: usize) -> Option<i128>;
+    fn tiebreaker(&self, i: usize) -> Option<Val<'static>>;
+    /// Does event `i` match stage `stage`? Stages are numbered as in the
+    /// plan; `until` is number `stages.len()`. For an event query, stage 0
+    /// is its filter.
+    fn matches(&self, i: usize, stage: usize) -> bool;
+    /// All join key tuples of event `i` for `stage` (several when a key
+    /// field is multi-valued; none when a required key is missing).
+    fn keys(&self, i: usize, stage: usize) -> Vec<Self::Key>;
+    /// Orders keys as their values order (Elasticsearch's composite order).
+    fn cmp_keys(&self, a: &Self::Key, b: &Self::Key) -> Ordering;
+    fn key_values(&self, k: &Self::Key) -> Vec<KeyVal>;
+}
+
+/// [`Facts`] read from documents on demand.
+pub struct EventFacts<'a, E> {
+    filters: Vec<&'a crate::expr::CExpr>,
+    keys: Vec<&'a [crate::plan::KeyExpr]>,
+    order: &'a OrderFields,
+    events: &'a [E],
+    times: Option<&'a [Option<i128>]>,
+}
+
+impl<'a, E: Borrow<Event>> EventFacts<'a, E> {
+    pub fn new(
+        plan: &'a Plan,
+        order: &'a OrderFields,
+        events: &'a [E],
+        times: Option<&'a [Option<i128>]>,
+    ) -> Self {
+        let (filters, keys) = match &plan.kind {
+            PlanKind::Event(f) => (vec![f], vec![&[][..]]),
+            PlanKind::Sequence { stages, until, .. } => stages
+                .iter()
+                .chain(until.iter())
+                .map(|s| (&s.filter, &s.keys[..]))
+                .unzip(),
+            PlanKind::Sample { stages } => {
+                stages.iter().map(|s| (&s.filter, &s.keys[..])).unzip()
+            }
+        };
+        EventFacts {
+            filters,
+            keys,
+            order,
+            events,
+            times,
+        }
+    }
+}
+
+impl<E: Borrow<Event>> Facts for EventFacts<'_, E> {
+    type Key = Vec<KeyVal>;
+
+    fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    fn time(&self, i: usize) -> Option<i128> {
+        match self.times {
+            Some(t) => t.get(i).copied().flatten(),
+            None => timestamp_of(&self.order.timestamp, &self.events[i].borrow().source),
+        }
+    }
+
+    fn tiebreaker(&self, i: usize) -> Option<Val<'static>> {
+        let f = self.order.tiebreaker.as_ref()?;
+        let v = crate::eval::field_min(f, &self.events[i].borrow().source).into_owned();
+        (!v.is_null()).then_some(v)
+    }
+
+    fn matches(&self, i: usize, stage: usize) -> bool {
+        self.filters
+            .get(stage)
+            .is_some_and(|f| matches(f, &self.events[i].borrow().source))
+    }
+
+    fn keys(&self, i: usize, stage: usize) -> Vec<Vec<KeyVal>> {
+        match self.keys.get(stage) {
+            Some(keys) => key_tuples(keys, &self.events[i].borrow().source),
+            None => Vec::new(),
+        }
+    }
+
+    fn cmp_keys(&self, a: &Vec<KeyVal>, b: &Vec<KeyVal>) -> Ordering {
+        a.cmp(b)
+    }
+
+    fn key_values(&self, k: &Vec<KeyVal>) -> Vec<KeyVal> {
+        k.clone()
+    }
+}
+
 /// Like [`run`], with each event's time given (nanoseconds, `None` when it
 /// has none) instead of read from `order.timestamp`, e.g. a rule's
 /// `timestamp_override` with its fallback.
@@ -90,13 +202,18 @@ pub fn run_timed<E: Borrow<Event>>(
     times: Option<&[Option<i128>]>,
     limits: &Limits,
 ) -> Output {
+    run_facts(plan, &EventFacts::new(plan, order, events, times), limits)
+}
+
+/// Runs `plan` over events known by their [`Facts`].
+pub fn run_facts<F: Facts>(plan: &Plan, facts: &F, limits: &Limits) -> Output {
     match &plan.kind {
-        PlanKind::Event(filter) => {
-            let ords = ordinals(order, events, times, false);
+        PlanKind::Event(_) => {
+            let ords = ordinals(facts, false);
             let hits: Vec<usize> = ords
                 .into_iter()
                 .map(|o| o.idx)
-                .filter(|&i| matches(filter, &events[i].borrow().source))
+                .filter(|&i| facts.matches(i, 0))
                 .collect();
             Output::Events(apply_limits(plan, hits, limits))
         }
@@ -105,12 +222,12 @@ pub fn run_timed<E: Borrow<Event>>(
             until,
             maxspan,
         } => {
-            let ords = ordinals(order, events, times, true);
-            let seqs = run_sequence(stages, until.as_ref(), *maxspan, &ords, events);
+            let ords = ordinals(facts, true);
+            let seqs = run_sequence(stages, until.is_some(), *maxspan, &ords, facts);
             Output::Sequences(apply_limits(plan, seqs, limits))
         }
         PlanKind::Sample { stages } => {
-            let samples = run_sample(stages, events, limits.max_samples_per_key.max(1));
+            let samples = run_sample(stages.len(), facts, limits.max_samples_per_key.max(1));
             Output::Sequences(apply_limits(plan, samples, limits))
         }
     }
@@ -133,28 +250,19 @@ fn apply_limits<T>(plan: &Plan, mut items: Vec<T>, limits: &Limits) -> Vec<T> {
 
 /// Events in query order. With `require_ts`, events without a timestamp are
 /// left out (sequences need one); otherwise they sort last.
-fn ordinals<E: Borrow<Event>>(
-    order: &OrderFields,
-    events: &[E],
-    times: Option<&[Option<i128>]>,
-    require_ts: bool,
-) -> Vec<Ordinal> {
-    let mut out: Vec<Ordinal> = events
-        .iter()
-        .enumerate()
-        .filter_map(|(idx, e)| {
-            let e = e.borrow();
-            let given = times.map(|t| t.get(idx).copied().flatten());
-            let ts = match given.unwrap_or_else(|| timestamp_of(&order.timestamp, &e.source)) {
+fn ordinals<F: Facts>(facts: &F, require_ts: bool) -> Vec<Ordinal> {
+    let mut out: Vec<Ordinal> = (0..facts.len())
+        .filter_map(|idx| {
+            let ts = match facts.time(idx) {
                 Some(ts) => ts,
                 None if require_ts => return None,
                 None => i128::MAX,
             };
-            let tb = order.tiebreaker.as_ref().and_then(|f| {
-                let v = crate::eval::field_min(f, &e.source).into_owned();
-                (!v.is_null()).then_some(v)
-            });
-            Some(Ordinal { ts, tb, idx })
+            Some(Ordinal {
+                ts,
+                tb: facts.tiebreaker(idx),
+                idx,
+            })
         })
         .collect();
     out.sort_by(|a, b| a.cmp(b));
@@ -169,10 +277,11 @@ struct Partial {
     start_ts: i128,
 }
 
-/// All key tuples of an event for a stage (Cartesian product of multi-valued keys).
-fn key_tuples(stage: &Stage, doc: &serde_json::Map<String, serde_json::Value>) -> Vec<Vec<KeyVal>> {
+/// All key tuples of a document for a stage's keys (the Cartesian product
+/// of multi-valued keys; none when a required key is missing).
+pub fn key_tuples(keys: &[crate::plan::KeyExpr], doc: &Doc<'_>) -> Vec<Vec<KeyVal>> {
     let mut tuples: Vec<Vec<KeyVal>> = vec![Vec::new()];
-    for k in &stage.keys {
+    for k in keys {
         let vals = key_values(&k.expr, k.optional, doc);
         if vals.is_empty() {
             return Vec::new();
@@ -190,29 +299,29 @@ fn key_tuples(stage: &Stage, doc: &serde_json::Map<String, serde_json::Value>) -
     tuples
 }
 
-fn run_sequence<E: Borrow<Event>>(
+fn run_sequence<F: Facts>(
     stages: &[Stage],
-    until: Option<&Stage>,
+    has_until: bool,
     maxspan: Option<i128>,
     ords: &[Ordinal],
-    events: &[E],
+    facts: &F,
 ) -> Vec<Match> {
     let positive: Vec<usize> = (0..stages.len()).filter(|&i| !stages[i].missing).collect();
     let np = positive.len();
+    let until = stages.len();
     // pending[key][j] = partial sequence whose last matched positive stage is positive[j]
-    let mut pending: HashMap<Vec<KeyVal>, Vec<Option<Partial>>> = HashMap::new();
-    let mut done: Vec<(usize, Vec<KeyVal>, Partial)> = Vec::new();
+    let mut pending: HashMap<F::Key, Vec<Option<Partial>>> = HashMap::new();
+    let mut done: Vec<(usize, F::Key, Partial)> = Vec::new();
     let mut last_sweep_ts = i128::MIN;
     for (pos, ord) in ords.iter().enumerate() {
-        let doc = &events[ord.idx].borrow().source;
         // later stages first, so an event never extends a sequence it just advanced
-        let mut completed_here: Vec<(Vec<KeyVal>, Partial)> = Vec::new();
+        let mut completed_here: Vec<(F::Key, Partial)> = Vec::new();
         for j in (0..np).rev() {
-            let stage = &stages[positive[j]];
-            if !matches(&stage.filter, doc) {
+            let si = positive[j];
+            if !facts.matches(ord.idx, si) {
                 continue;
             }
-            for key in key_tuples(stage, doc) {
+            for key in facts.keys(ord.idx, si) {
                 if j == 0 {
                     let p = Partial {
                         events: vec![pos],
@@ -242,15 +351,13 @@ fn run_sequence<E: Borrow<Event>>(
                 }
             }
         }
-        completed_here.sort_by(|a, b| a.0.cmp(&b.0));
+        completed_here.sort_by(|a, b| facts.cmp_keys(&a.0, &b.0));
         for (k, p) in completed_here {
             done.push((pos, k, p));
         }
-        if let Some(u) = until {
-            if matches(&u.filter, doc) {
-                for key in key_tuples(u, doc) {
-                    pending.remove(&key);
-                }
+        if has_until && facts.matches(ord.idx, until) {
+            for key in facts.keys(ord.idx, until) {
+                pending.remove(&key);
             }
         }
         // drop partial sequences that can no longer complete within maxspan
@@ -270,9 +377,9 @@ fn run_sequence<E: Borrow<Event>>(
     }
     let mut out = Vec::new();
     for (_, key, p) in done {
-        if let Some(events_out) = fill_missing(stages, &positive, &p, &key, maxspan, ords, events) {
+        if let Some(events_out) = fill_missing(stages, &positive, &p, &key, maxspan, ords, facts) {
             out.push(Match {
-                join_keys: key,
+                join_keys: facts.key_values(&key),
                 events: events_out,
             });
         }
@@ -291,14 +398,14 @@ fn run_sequence<E: Borrow<Event>>(
 /// filled, in step order, such that the whole sequence (missing events
 /// included) still fits in `maxspan`. Filling greedily outwards from the
 /// positive events gives the smallest span, so one pass per step decides it.
-fn fill_missing<E: Borrow<Event>>(
+fn fill_missing<F: Facts>(
     stages: &[Stage],
     positive: &[usize],
     p: &Partial,
-    key: &[KeyVal],
+    key: &F::Key,
     maxspan: Option<i128>,
     ords: &[Ordinal],
-    events: &[E],
+    facts: &F,
 ) -> Option<Vec<Option<usize>>> {
     let mut out = Vec::with_capacity(stages.len());
     for (si, stage) in stages.iter().enumerate() {
@@ -315,11 +422,8 @@ fn fill_missing<E: Borrow<Event>>(
     let first = p.events[0];
     let last = *p.events.last()?;
     let matches_step = |si: usize, pos: usize| -> bool {
-        let doc = &events[ords[pos].idx].borrow().source;
-        matches(&stages[si].filter, doc)
-            && key_tuples(&stages[si], doc)
-                .iter()
-                .any(|k| k.as_slice() == key)
+        let idx = ords[pos].idx;
+        facts.matches(idx, si) && facts.keys(idx, si).iter().any(|k| k == key)
     };
     let first_pos_stage = positive[0];
     let last_pos_stage = *positive.last()?;
@@ -388,29 +492,29 @@ fn fill_missing<E: Borrow<Event>>(
 
 /// `sample by keys [q1] [q2] ...`: for each key value, one distinct event per
 /// step. Keys are visited in key order; within a key, events in input order.
-fn run_sample<E: Borrow<Event>>(stages: &[Stage], events: &[E], per_key: usize) -> Vec<Match> {
+fn run_sample<F: Facts>(nstages: usize, facts: &F, per_key: usize) -> Vec<Match> {
     // key -> per stage candidate event indices
-    let mut groups: HashMap<Vec<KeyVal>, Vec<Vec<usize>>> = HashMap::new();
-    for (idx, ev) in events.iter().enumerate() {
-        let ev = ev.borrow();
-        for (si, stage) in stages.iter().enumerate() {
-            if !matches(&stage.filter, &ev.source) {
+    let mut groups: HashMap<F::Key, Vec<Vec<usize>>> = HashMap::new();
+    for idx in 0..facts.len() {
+        for si in 0..nstages {
+            if !facts.matches(idx, si) {
                 continue;
             }
-            for key in key_tuples(stage, &ev.source) {
+            for key in facts.keys(idx, si) {
                 groups
                     .entry(key)
-                    .or_insert_with(|| vec![Vec::new(); stages.len()])[si]
+                    .or_insert_with(|| vec![Vec::new(); nstages])[si]
                     .push(idx);
             }
         }
     }
     let mut keys: Vec<_> = groups.into_iter().collect();
-    keys.sort_by(|a, b| a.0.cmp(&b.0));
+    keys.sort_by(|a, b| facts.cmp_keys(&a.0, &b.0));
     let mut out = Vec::new();
     for (key, cands) in keys {
         // composite aggregations report date keys as epoch milliseconds
-        let key: Vec<KeyVal> = key
+        let key: Vec<KeyVal> = facts
+            .key_values(&key)
             .into_iter()
             .map(|k| match k {
                 KeyVal::Date(n, _) => KeyVal::Long(n.div_euclid(1_000_000) as i64),
@@ -418,7 +522,7 @@ fn run_sample<E: Borrow<Event>>(stages: &[Stage], events: &[E], per_key: usize) 
             })
             .collect();
         let mut found = 0;
-        let mut chosen = Vec::with_capacity(stages.len());
+        let mut chosen = Vec::with_capacity(nstages);
         combinations(&cands, &mut chosen, &mut |c| {
             out.push(Match {
                 join_keys: key.clone(),
