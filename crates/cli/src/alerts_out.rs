@@ -5,7 +5,7 @@
 
 use crate::kql_hunt::KqlDetection;
 use harrier_engine::{Detection, Engine};
-use harrier_event::{lookup, Event, FieldPath, Value};
+use harrier_event::{lookup, FieldPath, Value};
 use harrier_rules::{Rule, Severity};
 use serde_json::{json, Map};
 use std::collections::BTreeMap;
@@ -14,7 +14,6 @@ use std::io::{self, Write};
 /// Everything a writer may show.
 pub struct Report<'a> {
     pub engine: &'a Engine,
-    pub events: &'a [Event],
     pub detections: &'a [Detection],
     /// Alerts of the KQL rules, one per result row.
     pub kql: &'a [KqlDetection],
@@ -76,7 +75,7 @@ impl<'a> Report<'a> {
                     What::Process => "process.name",
                     What::CommandLine => "process.command_line",
                 };
-                first_field(d, self.events, path)
+                first_field(d, path)
             }
             Alert::Kql(k) => {
                 let created = !row_text(&k.row, &["ProcessCommandLine"]).is_empty();
@@ -104,7 +103,7 @@ impl<'a> Report<'a> {
     /// row's `Timestamp`.
     pub fn time(&self, a: Alert<'a>, last: bool) -> String {
         match a {
-            Alert::Eql(d) => event_time(d, self.events, last),
+            Alert::Eql(d) => event_time(d, last),
             Alert::Kql(k) => k.time.clone().unwrap_or_default(),
         }
     }
@@ -114,7 +113,6 @@ impl<'a> Report<'a> {
             Alert::Eql(d) => d
                 .events
                 .first()
-                .and_then(|&i| self.events.get(i))
                 .map(|e| e.origin.to_string())
                 .unwrap_or_default(),
             Alert::Kql(k) => k.origin.clone().unwrap_or_default(),
@@ -134,7 +132,7 @@ impl<'a> Report<'a> {
         let mut details = self.field(a, What::CommandLine);
         let conn = match a {
             Alert::Eql(d) => {
-                let f = |p: &str| first_field(d, self.events, p);
+                let f = |p: &str| first_field(d, p);
                 let dst = f("destination.ip");
                 (!dst.is_empty()).then(|| {
                     format!(
@@ -271,11 +269,10 @@ fn text_of(v: &Value) -> String {
 }
 
 /// The first value of `path` among the detection's events, in order.
-pub fn first_field(d: &Detection, events: &[Event], path: &str) -> String {
+pub fn first_field(d: &Detection, path: &str) -> String {
     let p = FieldPath::new(path);
     let mut vals = Vec::new();
-    for &i in &d.events {
-        let Some(e) = events.get(i) else { continue };
+    for e in &d.events {
         vals.clear();
         lookup(&e.source, &p, &mut vals);
         if let Some(v) = vals.iter().find(|v| !v.is_null()) {
@@ -286,20 +283,19 @@ pub fn first_field(d: &Detection, events: &[Event], path: &str) -> String {
 }
 
 /// `@timestamp` of the detection's first (or last) event, as the event has it.
-pub fn event_time(d: &Detection, events: &[Event], last: bool) -> String {
-    let i = if last {
+pub fn event_time(d: &Detection, last: bool) -> String {
+    let e = if last {
         d.events.last()
     } else {
         d.events.first()
     };
-    i.and_then(|&i| events.get(i))
-        .and_then(|e| {
-            e.source
-                .get("@timestamp")
-                .or_else(|| harrier_event::lookup_first(&e.source, &FieldPath::new("@timestamp")))
-        })
-        .map(text_of)
-        .unwrap_or_default()
+    e.and_then(|e| {
+        e.source
+            .get("@timestamp")
+            .or_else(|| harrier_event::lookup_first(&e.source, &FieldPath::new("@timestamp")))
+    })
+    .map(text_of)
+    .unwrap_or_default()
 }
 
 pub fn tactics(rule: &Rule) -> Vec<String> {

@@ -23,25 +23,24 @@
 //!   building blocks plus a shell for sequences.
 
 pub mod builtin;
+pub mod collect;
 pub mod index_pattern;
 pub mod literal;
 pub mod raw;
 
 use chrono::{DateTime, Utc};
-use harrier_eql::exec::{self, Limits, OrderFields, Output};
+use harrier_eql::exec;
 use harrier_eql::expr::{CExpr, FieldAccess};
-use harrier_eql::plan::{Plan, PlanKind};
+use harrier_eql::plan::{KeyExpr, Plan, PlanKind};
 use harrier_eql::schema::{DataType, Schema};
 use harrier_eql::syntax::ast::CmpOp;
 use harrier_eql::value::Val;
 use harrier_eql::{Analyzer, Settings, Span};
 use harrier_event::{Document, Event, FieldIndex, FieldPath, FlatView, Map, Value};
-use harrier_rules::alert::{build_alert, build_sequence_alerts, AlertContext};
 use harrier_rules::exceptions::ExceptionLists;
 use harrier_rules::{Rule, RuleSetSummary, Severity};
 use index_pattern::IndexFilter;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use harrier_rules;
 
@@ -161,6 +160,11 @@ pub struct CompiledRule {
     filters: Vec<CExpr>,
     /// A literal condition every filter implies (see [`literal`]), if there is one.
     literals: Option<literal::Literals>,
+    /// Join keys of each filter (stages, then `until`).
+    filter_keys: Vec<Vec<KeyExpr>>,
+    /// Bit `i`: filter `i` is a stage whose events appear in results (not a
+    /// missing-event step, not `until`).
+    positive: u64,
     time: TimeField,
     tiebreaker: Option<FieldAccess>,
     has_exceptions: bool,
@@ -282,8 +286,8 @@ pub struct Engine {
 pub struct Detection {
     /// Position of the rule in [`Engine::rules`].
     pub rule: usize,
-    /// Indices of the events (a sequence's in order; missing-event steps left out).
-    pub events: Vec<usize>,
+    /// The events (a sequence's in order; missing-event steps left out).
+    pub events: Vec<Event>,
     /// The Kibana alert documents: one for an event, building blocks then the shell
     /// for a sequence.
     pub documents: Vec<Map<String, Value>>,
@@ -353,6 +357,18 @@ impl Engine {
                 continue;
             }
             match compile_query(&rule, &schema) {
+                Ok(plan) if filter_count(&plan) > 32 => errors.push(CompileError {
+                    rule: i,
+                    rule_id: rule.rule_id.clone(),
+                    name: rule.name.clone(),
+                    file: rule.origin.file.to_string(),
+                    line: 0,
+                    column: 0,
+                    message: "sequences of more than 32 steps (runs included) are not supported"
+                        .into(),
+                    span: Span::default(),
+                    query: rule.query.clone().unwrap_or_default(),
+                }),
                 Ok(plan) => compiled.push(compile_rule(rule, plan, &schema, &options)),
                 Err(e) => {
                     let (line, column) =
@@ -502,16 +518,84 @@ impl Engine {
     /// step (or `until`) filters matches. Appends rule positions to `out`,
     /// each once, in ascending order.
     pub fn matching_rules(&self, e: &Event, out: &mut Vec<u32>) {
+        let index_ok = self.index_ok(&e.index);
+        // every look-up reads this one walk of the document
+        let doc = FlatView::new(&self.prefilter.fields, &e.source);
+        self.match_doc(&index_ok, &doc, out);
+    }
+
+    /// What one event means to each rule that can use it, computed where the
+    /// event is read: see [`collect`]. Applies the time window and the
+    /// rules' exceptions.
+    pub fn hits(&self, e: &Event) -> collect::Hits {
+        let mut out = collect::Hits::default();
+        let index_ok = self.index_ok(&e.index);
+        let doc = FlatView::new(&self.prefilter.fields, &e.source);
+        let mut rules = Vec::new();
+        self.match_doc(&index_ok, &doc, &mut rules);
+        let opts = &self.options;
+        let mut needed = false;
+        for r in rules {
+            let cr = &self.rules[r as usize];
+            out.candidates += 1;
+            let ts = cr.time.of(&e.source);
+            if opts.from.is_some() || opts.to.is_some() {
+                let Some(t) = ts else { continue };
+                if opts.from.is_some_and(|f| t < f) || opts.to.is_some_and(|to| t > to) {
+                    continue;
+                }
+            }
+            if cr.has_exceptions
+                && opts
+                    .exceptions
+                    .is_excepted(&cr.rule, e, opts.execution_time)
+            {
+                out.excepted += 1;
+                continue;
+            }
+            let is_event = matches!(cr.plan.kind, PlanKind::Event(_));
+            let mut mask = 0u64;
+            let mut keys = Vec::new();
+            if is_event {
+                mask = 1;
+            } else {
+                for (fi, f) in cr.filters.iter().enumerate().take(64) {
+                    if !harrier_eql::eval::matches(f, &doc) {
+                        continue;
+                    }
+                    mask |= 1 << fi;
+                    for t in exec::key_tuples(&cr.filter_keys[fi], &doc) {
+                        keys.push((fi as u8, t));
+                    }
+                }
+            }
+            needed |= mask & cr.positive != 0;
+            let tiebreaker = cr.tiebreaker.as_ref().and_then(|f| {
+                let v = harrier_eql::eval::field_min(f, &doc).into_owned();
+                (!v.is_null()).then_some(v)
+            });
+            out.hits.push(collect::Hit {
+                rule: r,
+                ts,
+                tiebreaker,
+                mask,
+                keys,
+            });
+        }
+        if needed {
+            out.store(e);
+        }
+        out
+    }
+
+    fn match_doc(&self, index_ok: &[bool], doc: &FlatView<'_>, out: &mut Vec<u32>) {
         let start = out.len();
         let p = &self.prefilter;
-        let index_ok = self.index_ok(&e.index);
-        // every look-up below reads this one walk of the document
-        let doc = FlatView::new(&p.fields, &e.source);
         let holds = |rule: u32, filter: u16| {
             index_ok[rule as usize]
                 && harrier_eql::eval::matches(
                     &self.rules[rule as usize].filters[filter as usize],
-                    &doc,
+                    doc,
                 )
         };
         for &(r, f) in &p.unindexed {
@@ -625,180 +709,21 @@ impl Engine {
     /// Evaluates every rule over `events`. `progress` is called with the number of
     /// rules finished so far (from worker threads).
     pub fn run(&self, events: &[Event], progress: &(dyn Fn(usize) + Sync)) -> RunOutput {
-        let matched: Vec<Vec<u32>> = events
-            .iter()
-            .map(|e| {
-                let mut m = Vec::new();
-                self.matching_rules(e, &mut m);
-                m
-            })
-            .collect();
-        self.run_matched(events, &matched, progress)
-    }
-
-    /// Like [`Engine::run`], with each event's [`Engine::matching_rules`]
-    /// already known (computed as events were read).
-    pub fn run_matched(
-        &self,
-        events: &[Event],
-        matched: &[Vec<u32>],
-        progress: &(dyn Fn(usize) + Sync),
-    ) -> RunOutput {
-        let mut by_rule: Vec<Vec<usize>> = vec![Vec::new(); self.rules.len()];
-        for (i, rules) in matched.iter().enumerate() {
-            for &r in rules {
-                if let Some(list) = by_rule.get_mut(r as usize) {
-                    list.push(i);
-                }
-            }
+        let mut collector = collect::Collector::new(self);
+        for e in events {
+            collector.push(self.hits(e));
         }
-        let threads = match self.options.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        }
-        .clamp(1, self.rules.len().max(1));
-        let next = AtomicUsize::new(0);
-        let done = AtomicUsize::new(0);
-        let mut results: Vec<Option<RuleResult>> = Vec::new();
-        results.resize_with(self.rules.len(), || None);
-        let chunks: Vec<Vec<(usize, RuleResult)>> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads)
-                .map(|_| {
-                    s.spawn(|| {
-                        let mut mine = Vec::new();
-                        loop {
-                            let r = next.fetch_add(1, Ordering::Relaxed);
-                            if r >= self.rules.len() {
-                                break;
-                            }
-                            mine.push((r, self.run_rule(r, events, &by_rule[r])));
-                            progress(done.fetch_add(1, Ordering::Relaxed) + 1);
-                        }
-                        mine
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_default())
-                .collect()
-        });
-        for chunk in chunks {
-            for (r, res) in chunk {
-                results[r] = Some(res);
-            }
-        }
-        let mut out = RunOutput::default();
-        for (r, res) in results.into_iter().enumerate() {
-            let Some(res) = res else { continue };
-            if res.skipped {
-                out.rules_skipped += 1;
-            }
-            if res.at_max {
-                out.rules_at_max_signals.push(r);
-            }
-            out.candidates += res.candidates;
-            out.excepted += res.excepted;
-            out.detections.extend(res.detections);
-        }
-        out
-    }
-
-    /// One rule over the events that [`Engine::matching_rules`] found it can use
-    /// (index, category, prefilter and step filters already checked).
-    fn run_rule(&self, r: usize, events: &[Event], candidates: &[usize]) -> RuleResult {
-        let cr = &self.rules[r];
-        let mut res = RuleResult::default();
-        let opts = &self.options;
-        if candidates.is_empty() {
-            res.skipped = true;
-            return res;
-        }
-        let mut picked: Vec<(usize, Option<i128>)> = Vec::new();
-        for &i in candidates {
-            res.candidates += 1;
-            let e = &events[i];
-            let ts = cr.time.of(&e.source);
-            if opts.from.is_some() || opts.to.is_some() {
-                let Some(t) = ts else { continue };
-                if opts.from.is_some_and(|f| t < f) || opts.to.is_some_and(|to| t > to) {
-                    continue;
-                }
-            }
-            if cr.has_exceptions
-                && opts
-                    .exceptions
-                    .is_excepted(&cr.rule, e, opts.execution_time)
-            {
-                res.excepted += 1;
-                continue;
-            }
-            picked.push((i, ts));
-        }
-        if picked.is_empty() {
-            return res;
-        }
-        // the executor reads the candidates in place, with their effective times
-        let subset: Vec<&Event> = picked.iter().map(|&(i, _)| &events[i]).collect();
-        let times: Vec<Option<i128>> = picked.iter().map(|&(_, ts)| ts).collect();
-        let order = OrderFields {
-            timestamp: cr.time.primary.clone(),
-            tiebreaker: cr.tiebreaker.clone(),
-        };
-        let max = cr.rule.max_signals.max(1) as usize;
-        let limits = Limits {
-            size: Some(max),
-            max_samples_per_key: 1,
-        };
-        let ctx = AlertContext::new(opts.execution_time, &opts.space_id);
-        let time_of = |k: usize| picked.get(k).and_then(|p| p.1);
-        match exec::run_timed(&cr.plan, &order, &subset, Some(&times), &limits) {
-            Output::Events(ids) => {
-                res.at_max = ids.len() >= max;
-                for k in ids {
-                    let Some(&(i, ts)) = picked.get(k) else {
-                        continue;
-                    };
-                    res.detections.push(Detection {
-                        rule: r,
-                        events: vec![i],
-                        documents: vec![build_alert(&cr.rule, &events[i], &ctx)],
-                        first_time: ts,
-                        last_time: ts,
-                    });
-                }
-            }
-            Output::Sequences(seqs) => {
-                res.at_max = seqs.len() >= max;
-                for m in seqs {
-                    let ks: Vec<usize> = m.events.iter().flatten().copied().collect();
-                    let idx: Vec<usize> = ks
-                        .iter()
-                        .filter_map(|&k| picked.get(k).map(|p| p.0))
-                        .collect();
-                    let refs: Vec<&Event> = idx.iter().map(|&i| &events[i]).collect();
-                    let documents = build_sequence_alerts(&cr.rule, &refs, &ctx);
-                    res.detections.push(Detection {
-                        rule: r,
-                        first_time: ks.first().and_then(|&k| time_of(k)),
-                        last_time: ks.last().and_then(|&k| time_of(k)),
-                        events: idx,
-                        documents,
-                    });
-                }
-            }
-        }
-        res
+        collector.finish(progress)
     }
 }
 
-#[derive(Default)]
-struct RuleResult {
-    detections: Vec<Detection>,
-    skipped: bool,
-    at_max: bool,
-    candidates: u64,
-    excepted: u64,
+/// Stage and `until` filters of a plan.
+fn filter_count(plan: &Plan) -> usize {
+    match &plan.kind {
+        PlanKind::Event(_) => 1,
+        PlanKind::Sequence { stages, until, .. } => stages.len() + usize::from(until.is_some()),
+        PlanKind::Sample { stages } => stages.len(),
+    }
 }
 
 fn matches_name(rule: &Rule, wanted: &[String]) -> bool {
@@ -837,13 +762,34 @@ fn compile_rule(rule: Rule, plan: Plan, schema: &Schema, o: &EngineOptions) -> C
         .clone()
         .unwrap_or_else(|| "event.category".into());
     let mut filters: Vec<CExpr> = Vec::new();
+    let mut filter_keys: Vec<Vec<KeyExpr>> = Vec::new();
+    let mut positive = 0u64;
     match &plan.kind {
-        PlanKind::Event(f) => filters.push(f.clone()),
-        PlanKind::Sequence { stages, until, .. } => {
-            filters.extend(stages.iter().map(|s| s.filter.clone()));
-            filters.extend(until.iter().map(|s| s.filter.clone()));
+        PlanKind::Event(f) => {
+            filters.push(f.clone());
+            filter_keys.push(Vec::new());
+            positive = 1;
         }
-        PlanKind::Sample { stages } => filters.extend(stages.iter().map(|s| s.filter.clone())),
+        PlanKind::Sequence { stages, until, .. } => {
+            for (i, s) in stages.iter().enumerate() {
+                if !s.missing && i < 64 {
+                    positive |= 1 << i;
+                }
+            }
+            for s in stages.iter().chain(until.iter()) {
+                filters.push(s.filter.clone());
+                filter_keys.push(s.keys.clone());
+            }
+        }
+        PlanKind::Sample { stages } => {
+            for (i, s) in stages.iter().enumerate() {
+                if i < 64 {
+                    positive |= 1 << i;
+                }
+                filters.push(s.filter.clone());
+                filter_keys.push(s.keys.clone());
+            }
+        }
     }
     let mut categories = Some(Vec::new());
     for f in &filters {
@@ -904,6 +850,8 @@ fn compile_rule(rule: Rule, plan: Plan, schema: &Schema, o: &EngineOptions) -> C
         plan,
         categories,
         filters,
+        filter_keys,
+        positive,
         time,
         tiebreaker,
         has_exceptions,

@@ -8,6 +8,7 @@ use crate::alerts_out::{
 use crate::kql_hunt::KqlHunt;
 use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
+use harrier_engine::collect::Collector;
 use harrier_engine::raw::RawFilter;
 use harrier_engine::{parse_severity, parse_time, Engine, EngineOptions};
 use harrier_event::Event;
@@ -188,23 +189,24 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 b.set_position(n);
             }
         }
-        let mut rules = Vec::new();
-        engine.matching_rules(&e, &mut rules);
-        (kql_active || !rules.is_empty()).then_some((e, rules))
+        let hits = engine.hits(&e);
+        // the event itself travels on only for the KQL rules; the engine
+        // keeps what it needs of it in `hits`
+        (kql_active || !hits.is_empty()).then(|| (kql_active.then_some(e), hits))
     };
-    let mut events: Vec<Event> = Vec::new();
-    let mut matched: Vec<Vec<u32>> = Vec::new();
+    let mut collector = Collector::new(&engine);
     let mut skip_lines = Vec::new();
     let summary = read_paths_with(
         &args.paths,
         &ReadOptions::default(),
         (!raw.keeps_everything()).then_some(&filter as &LineFilter<'_>),
         &keep,
-        &mut |(e, rules)| {
-            kql.observe(&e);
-            if !rules.is_empty() {
-                events.push(e);
-                matched.push(rules);
+        &mut |(e, hits)| {
+            if let Some(e) = &e {
+                kql.observe(e);
+            }
+            if !hits.is_empty() {
+                collector.push(hits);
             }
         },
         &mut |s| skip_lines.push(format!("{}: {}", s.origin, s.reason)),
@@ -235,7 +237,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     } else {
         None
     };
-    let out_run = engine.run_matched(&events, &matched, &|n| {
+    let out_run = collector.finish(&|n| {
         if let Some(b) = &bar {
             b.set_position(n as u64);
         }
@@ -256,7 +258,6 @@ pub fn run(args: Args) -> Result<ExitCode> {
 
     let report = Report {
         engine: &engine,
-        events: &events,
         detections: &out_run.detections,
         kql: &kql_run.detections,
         kql_rules,

@@ -111,7 +111,7 @@ fn check(case: &Case, base: &Path, rules: &[harrier_rules::Rule]) -> Result<(), 
             .detections
             .iter()
             .filter_map(|d| d.events.first())
-            .filter_map(|&i| harrier_event::lookup_first(&events[i].source, &path))
+            .filter_map(|e| harrier_event::lookup_first(&e.source, &path))
             .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
             .collect();
         let mut want = want.clone();

@@ -1,0 +1,709 @@
+//! Bounded memory for a hunt: what each rule keeps of the events it can use.
+//!
+//! Each event is evaluated once, where it is read ([`Engine::hits`], on the
+//! reader's worker threads): which rules can use it, which of each rule's
+//! stages it matches, its effective time and its join keys. The
+//! [`Collector`] (on the reading thread) keeps only these *facts*, about 32
+//! bytes per (rule, event), with join key tuples interned once for all
+//! rules. The document itself is kept, serialized as compact JSON and shared
+//! by every rule that may put it into an alert, only when it matches an
+//! event rule or a *positive* stage of a sequence: events that only match a
+//! missing-event step (`![...]`) or an `until` are never needed in an alert.
+//! An event rule keeps at most its `max_signals` earliest events (when its
+//! query has no pipes), so a noisy rule costs a bounded amount.
+//!
+//! At the end ([`Collector::finish`]) each rule's facts run through the EQL
+//! executor ([`harrier_eql::exec::run_facts`]) and the events of the results
+//! are decoded to build the alerts.
+//!
+//! Why our own store: the executor's state machine needs events in time
+//! order, and input files (several of them, EVTX chunks decoded in parallel)
+//! are not, so a rule cannot run while events stream by; keeping facts
+//! instead of documents is what keeps memory proportional to the matches.
+
+use crate::{Detection, Engine, RunOutput};
+use harrier_eql::eval::KeyVal;
+use harrier_eql::exec::{self, Facts, Limits, Output};
+use harrier_eql::plan::PlanKind;
+use harrier_eql::value::Val;
+use harrier_event::{Event, Map, Origin, Value};
+use harrier_rules::alert::{build_alert, build_sequence_alerts, AlertContext};
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
+use std::sync::Arc;
+
+/// An event's document as JSON text, made where it was read, and who it is.
+#[derive(Debug)]
+pub struct Stored {
+    json: Vec<u8>,
+    index: Arc<str>,
+    id: Option<Arc<str>>,
+    origin: Origin,
+}
+
+impl Stored {
+    fn of(e: &Event) -> Stored {
+        Stored {
+            // serializing a map of JSON values cannot fail
+            json: serde_json::to_vec(&e.source).unwrap_or_default(),
+            index: e.index.clone(),
+            id: e.id.clone(),
+            origin: e.origin.clone(),
+        }
+    }
+}
+
+/// An event kept for alerts: its document's place in the [`Blobs`].
+#[derive(Debug)]
+struct Kept {
+    at: BlobRef,
+    index: Arc<str>,
+    id: Option<Arc<str>>,
+    origin: Origin,
+}
+
+impl Kept {
+    /// The event again. Its document parses: it was written from one.
+    fn event(&self, blobs: &Blobs, cache: &mut HashMap<u32, Vec<u8>>) -> Event {
+        let source = blobs
+            .get(self.at, cache)
+            .and_then(|json| serde_json::from_slice::<Map<String, Value>>(json).ok())
+            .unwrap_or_default();
+        Event {
+            source,
+            index: self.index.clone(),
+            id: self.id.clone(),
+            origin: self.origin.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct BlobRef {
+    block: u32,
+    offset: u32,
+    len: u32,
+}
+
+/// Kept documents, appended to blocks of about [`BLOCK`] bytes that are
+/// compressed (zstd) as they fill: JSON events compress about tenfold in
+/// blocks, against twofold one by one.
+#[derive(Default)]
+struct Blobs {
+    sealed: Vec<Box<[u8]>>,
+    open: Vec<u8>,
+    /// Uncompressed bytes put in, and compressed bytes held.
+    raw_bytes: usize,
+    held_bytes: usize,
+}
+
+const BLOCK: usize = 256 << 10;
+
+impl Blobs {
+    fn put(&mut self, json: &[u8]) -> BlobRef {
+        if !self.open.is_empty() && self.open.len() + json.len() > BLOCK {
+            self.seal();
+        }
+        let at = BlobRef {
+            block: self.sealed.len() as u32,
+            offset: self.open.len() as u32,
+            len: json.len() as u32,
+        };
+        self.open.extend_from_slice(json);
+        self.raw_bytes += json.len();
+        at
+    }
+
+    fn seal(&mut self) {
+        let block = std::mem::take(&mut self.open);
+        // compressing a buffer in memory fails only on allocation failure;
+        // keep the block uncompressed then (marked by a leading byte)
+        let packed = match zstd::bulk::compress(&block, 1) {
+            Ok(mut z) => {
+                z.insert(0, 1);
+                z
+            }
+            Err(_) => {
+                let mut b = block;
+                b.insert(0, 0);
+                b
+            }
+        };
+        self.held_bytes += packed.len();
+        self.sealed.push(packed.into_boxed_slice());
+    }
+
+    fn get<'a>(&'a self, at: BlobRef, cache: &'a mut HashMap<u32, Vec<u8>>) -> Option<&'a [u8]> {
+        let range = at.offset as usize..(at.offset + at.len) as usize;
+        let Some(packed) = self.sealed.get(at.block as usize) else {
+            return self.open.get(range);
+        };
+        if !cache.contains_key(&at.block) {
+            let plain = match packed.split_first() {
+                Some((1, z)) => {
+                    zstd::bulk::decompress(z, BLOCK.max(at.offset as usize + at.len as usize))
+                        .ok()?
+                }
+                Some((_, b)) => b.to_vec(),
+                None => return None,
+            };
+            cache.insert(at.block, plain);
+        }
+        cache.get(&at.block)?.get(range)
+    }
+}
+
+/// What one event means to the rules (see the module documentation).
+#[derive(Debug, Default)]
+pub struct Hits {
+    pub(crate) hits: Vec<Hit>,
+    /// The event, when some hit may put it into an alert.
+    pub(crate) stored: Option<Stored>,
+    pub(crate) candidates: u32,
+    pub(crate) excepted: u32,
+}
+
+impl Hits {
+    /// Does no rule use the event?
+    pub fn is_empty(&self) -> bool {
+        self.hits.is_empty() && self.candidates == 0
+    }
+
+    /// Positions of the rules that use the event, ascending.
+    pub fn rules(&self) -> impl Iterator<Item = usize> + '_ {
+        self.hits.iter().map(|h| h.rule as usize)
+    }
+
+    pub(crate) fn store(&mut self, e: &Event) {
+        self.stored = Some(Stored::of(e));
+    }
+}
+
+/// One rule's view of one event.
+#[derive(Debug)]
+pub(crate) struct Hit {
+    pub rule: u32,
+    pub ts: Option<i128>,
+    pub tiebreaker: Option<Val<'static>>,
+    /// Bit `i`: the event matches the rule's filter `i` (stages, then `until`).
+    pub mask: u64,
+    /// (filter, key tuple) for each matched filter with keys.
+    pub keys: Vec<(u8, Vec<KeyVal>)>,
+}
+
+const NO_KEYS: u32 = u32::MAX;
+const SAME_KEY: u32 = 1 << 31;
+
+/// One rule's facts about one event: 32 bytes.
+#[derive(Clone, Copy, Debug)]
+struct Fact {
+    ts: i128,
+    event: u64,
+    mask: u32,
+    /// With [`SAME_KEY`]: the one key tuple (id) of every matched filter.
+    /// Otherwise an interned list of (filter, key tuple id), or `NO_KEYS`.
+    keys: u32,
+}
+
+/// Interned values, each stored once, numbered in order of first sight.
+#[derive(Debug)]
+struct Interner<T: std::hash::Hash + Eq> {
+    set: indexmap::IndexSet<T, ahash::RandomState>,
+}
+
+impl<T: std::hash::Hash + Eq> Default for Interner<T> {
+    fn default() -> Self {
+        Interner {
+            set: indexmap::IndexSet::default(),
+        }
+    }
+}
+
+impl<T: std::hash::Hash + Eq> Interner<T> {
+    fn id(&mut self, v: T) -> u32 {
+        self.set.insert_full(v).0 as u32
+    }
+
+    fn get(&self, id: u32) -> Option<&T> {
+        self.set.get_index(id as usize)
+    }
+}
+
+/// Append-only storage in fixed-size chunks: growing it never copies, and
+/// it holds at most one partly filled chunk.
+#[derive(Debug)]
+struct Chunked<T> {
+    chunks: Vec<Vec<T>>,
+    len: usize,
+}
+
+const CHUNK: usize = 1 << 14;
+
+impl<T> Default for Chunked<T> {
+    fn default() -> Self {
+        Chunked {
+            chunks: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> Chunked<T> {
+    fn push(&mut self, v: T) {
+        match self.chunks.last_mut() {
+            Some(c) if c.len() < CHUNK => c.push(v),
+            _ => {
+                let mut c = Vec::with_capacity(CHUNK);
+                c.push(v);
+                self.chunks.push(c);
+            }
+        }
+        self.len += 1;
+    }
+
+    fn get(&self, i: usize) -> Option<&T> {
+        self.chunks.get(i / CHUNK)?.get(i % CHUNK)
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn replace(&mut self, items: Vec<T>) {
+        self.len = items.len();
+        self.chunks = vec![items];
+    }
+}
+
+#[derive(Debug, Default)]
+struct RuleFacts {
+    facts: Chunked<Fact>,
+    /// Tiebreaker values by event number (rules that set one).
+    tiebreakers: HashMap<u64, Val<'static>>,
+    /// Events of an event rule's kept facts, in the same order.
+    events: Vec<Arc<Kept>>,
+    /// An event rule without tiebreaker that has trimmed its facts: events
+    /// at or after this time can no longer be among its first results.
+    cutoff: Option<i128>,
+}
+
+/// Keeps the facts of a hunt as events are read; see the module documentation.
+pub struct Collector<'e> {
+    engine: &'e Engine,
+    rules: Vec<RuleFacts>,
+    tuples: Interner<Vec<KeyVal>>,
+    key_lists: Interner<Vec<(u8, u32)>>,
+    /// Events matching a positive sequence stage, by event number.
+    stored: HashMap<u64, Arc<Kept>>,
+    blobs: Blobs,
+    next_event: u64,
+    candidates: u64,
+    excepted: u64,
+}
+
+impl<'e> Collector<'e> {
+    pub fn new(engine: &'e Engine) -> Collector<'e> {
+        Collector {
+            engine,
+            rules: (0..engine.rules.len())
+                .map(|_| RuleFacts::default())
+                .collect(),
+            tuples: Interner::default(),
+            key_lists: Interner::default(),
+            stored: HashMap::new(),
+            blobs: Blobs::default(),
+            next_event: 0,
+            candidates: 0,
+            excepted: 0,
+        }
+    }
+
+    /// Takes the facts of the next event (in input order).
+    pub fn push(&mut self, hits: Hits) {
+        let n = self.next_event;
+        self.next_event += 1;
+        self.candidates += u64::from(hits.candidates);
+        self.excepted += u64::from(hits.excepted);
+        let mut pending = hits.stored;
+        let mut kept: Option<Arc<Kept>> = None;
+        let blobs = &mut self.blobs;
+        // the document goes into the store the first time a rule needs it
+        let mut keep = || -> Option<Arc<Kept>> {
+            if kept.is_none() {
+                let s = pending.take()?;
+                kept = Some(Arc::new(Kept {
+                    at: blobs.put(&s.json),
+                    index: s.index,
+                    id: s.id,
+                    origin: s.origin,
+                }));
+            }
+            kept.clone()
+        };
+        for h in hits.hits {
+            let r = h.rule as usize;
+            let Some(cr) = self.engine.rules.get(r) else {
+                continue;
+            };
+            let is_event = matches!(cr.plan.kind, PlanKind::Event(_));
+            let is_sequence = matches!(cr.plan.kind, PlanKind::Sequence { .. });
+            // sequences need a time; samples and event queries order without one
+            let ts = match h.ts {
+                Some(t) => t,
+                None if is_sequence => continue,
+                None => i128::MAX,
+            };
+            let keys = if h.keys.is_empty() {
+                NO_KEYS
+            } else {
+                let mut list: Vec<(u8, u32)> = h
+                    .keys
+                    .into_iter()
+                    .map(|(f, t)| (f, self.tuples.id(t)))
+                    .collect();
+                list.sort_unstable();
+                // the common shape: one tuple, the same for every matched filter
+                let first = list[0].1;
+                let filters = list.iter().map(|&(f, _)| 1u64 << f).fold(0, |a, b| a | b);
+                let one = list.iter().all(|&(_, t)| t == first)
+                    && filters == h.mask
+                    && list.len() == h.mask.count_ones() as usize;
+                if one && first < SAME_KEY {
+                    first | SAME_KEY
+                } else {
+                    self.key_lists.id(list)
+                }
+            };
+            let rf = &mut self.rules[r];
+            if is_event && rf.cutoff.is_some_and(|c| ts >= c) {
+                continue;
+            }
+            if let Some(tb) = h.tiebreaker {
+                rf.tiebreakers.insert(n, tb);
+            }
+            rf.facts.push(Fact {
+                ts,
+                event: n,
+                mask: h.mask as u32,
+                keys,
+            });
+            if is_event {
+                if let Some(k) = keep() {
+                    rf.events.push(k);
+                }
+                if cr.plan.pipes.is_empty() {
+                    trim_event_rule(
+                        rf,
+                        cr.rule.max_signals.max(1) as usize,
+                        cr.tiebreaker.is_none(),
+                    );
+                }
+            } else if h.mask & cr.positive != 0 && !self.stored.contains_key(&n) {
+                if let Some(k) = keep() {
+                    self.stored.insert(n, k);
+                }
+            }
+        }
+    }
+
+    /// Documents kept: their bytes as JSON, and as held (compressed).
+    pub fn stored_bytes(&self) -> (usize, usize) {
+        (
+            self.blobs.raw_bytes,
+            self.blobs.held_bytes + self.blobs.open.len(),
+        )
+    }
+
+    /// Facts kept, over all rules.
+    pub fn facts(&self) -> usize {
+        self.rules.iter().map(|r| r.facts.len()).sum()
+    }
+
+    /// Runs every rule over its facts and builds the alerts. `progress` is
+    /// called with the number of rules finished so far (from worker threads).
+    pub fn finish(self, progress: &(dyn Fn(usize) + Sync)) -> RunOutput {
+        let engine = self.engine;
+        let threads = match engine.options.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+        .clamp(1, engine.rules.len().max(1));
+        let next = AtomicUsize::new(0);
+        let done = AtomicUsize::new(0);
+        let this = &self;
+        let chunks: Vec<Vec<(usize, RuleResult)>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut mine = Vec::new();
+                        loop {
+                            let r = next.fetch_add(1, AtomicOrdering::Relaxed);
+                            if r >= engine.rules.len() {
+                                break;
+                            }
+                            mine.push((r, this.run_rule(r)));
+                            progress(done.fetch_add(1, AtomicOrdering::Relaxed) + 1);
+                        }
+                        mine
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        let mut results: Vec<Option<RuleResult>> = Vec::new();
+        results.resize_with(engine.rules.len(), || None);
+        for chunk in chunks {
+            for (r, res) in chunk {
+                results[r] = Some(res);
+            }
+        }
+        let mut out = RunOutput {
+            candidates: self.candidates,
+            excepted: self.excepted,
+            ..RunOutput::default()
+        };
+        for (r, res) in results.into_iter().enumerate() {
+            let Some(res) = res else { continue };
+            if res.skipped {
+                out.rules_skipped += 1;
+            }
+            if res.at_max {
+                out.rules_at_max_signals.push(r);
+            }
+            out.detections.extend(res.detections);
+        }
+        out
+    }
+
+    fn run_rule(&self, r: usize) -> RuleResult {
+        let engine = self.engine;
+        let cr = &engine.rules[r];
+        let rf = &self.rules[r];
+        let mut res = RuleResult::default();
+        if rf.facts.is_empty() {
+            res.skipped = true;
+            return res;
+        }
+        let view = RuleView { rf, col: self };
+        let max = cr.rule.max_signals.max(1) as usize;
+        let limits = Limits {
+            size: Some(max),
+            max_samples_per_key: 1,
+        };
+        let opts = &engine.options;
+        let ctx = AlertContext::new(opts.execution_time, &opts.space_id);
+        let mut cache = HashMap::new();
+        let time_of = |k: usize| rf.facts.get(k).map(|f| f.ts).filter(|&t| t != i128::MAX);
+        match exec::run_facts(&cr.plan, &view, &limits) {
+            Output::Events(ids) => {
+                res.at_max = ids.len() >= max;
+                for k in ids {
+                    let Some(stored) = rf.events.get(k) else {
+                        continue;
+                    };
+                    let event = stored.event(&self.blobs, &mut cache);
+                    res.detections.push(Detection {
+                        rule: r,
+                        documents: vec![build_alert(&cr.rule, &event, &ctx)],
+                        events: vec![event],
+                        first_time: time_of(k),
+                        last_time: time_of(k),
+                    });
+                }
+            }
+            Output::Sequences(seqs) => {
+                res.at_max = seqs.len() >= max;
+                for m in seqs {
+                    let ks: Vec<usize> = m.events.iter().flatten().copied().collect();
+                    let events: Vec<Event> = ks
+                        .iter()
+                        .filter_map(|&k| rf.facts.get(k))
+                        .filter_map(|f| self.stored.get(&f.event))
+                        .map(|s| s.event(&self.blobs, &mut cache))
+                        .collect();
+                    let refs: Vec<&Event> = events.iter().collect();
+                    let documents = build_sequence_alerts(&cr.rule, &refs, &ctx);
+                    res.detections.push(Detection {
+                        rule: r,
+                        first_time: ks.first().and_then(|&k| time_of(k)),
+                        last_time: ks.last().and_then(|&k| time_of(k)),
+                        events,
+                        documents,
+                    });
+                }
+            }
+        }
+        res
+    }
+}
+
+/// Keeps an event rule's facts to its `max` earliest once they reach twice
+/// that: the query returns the first `max` events in time order, and a later
+/// event can never displace an earlier one.
+fn trim_event_rule(rf: &mut RuleFacts, max: usize, by_time_only: bool) {
+    if rf.facts.len() < 2 * max.max(512) {
+        return;
+    }
+    let mut order: Vec<usize> = (0..rf.facts.len()).collect();
+    let key = |i: usize| {
+        let f = rf.facts.get(i).copied().unwrap_or(Fact {
+            ts: i128::MAX,
+            event: u64::MAX,
+            mask: 0,
+            keys: NO_KEYS,
+        });
+        (f.ts, rf.tiebreakers.get(&f.event), f.event)
+    };
+    order.sort_by(|&a, &b| {
+        let (ta, ba, ea) = key(a);
+        let (tb, bb, eb) = key(b);
+        ta.cmp(&tb)
+            .then_with(|| match (ba, bb) {
+                (Some(x), Some(y)) => harrier_eql::eval::cmp_vals(x, y).unwrap_or(Ordering::Equal),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => Ordering::Equal,
+            })
+            .then(ea.cmp(&eb))
+    });
+    order.truncate(max);
+    order.sort_unstable();
+    let facts: Vec<Fact> = order
+        .iter()
+        .filter_map(|&i| rf.facts.get(i).copied())
+        .collect();
+    if by_time_only {
+        rf.cutoff = facts.iter().map(|f| f.ts).max();
+    }
+    let events: Vec<Arc<Kept>> = order
+        .iter()
+        .filter_map(|&i| rf.events.get(i).cloned())
+        .collect();
+    let kept: std::collections::HashSet<u64> = facts.iter().map(|f| f.event).collect();
+    rf.tiebreakers.retain(|e, _| kept.contains(e));
+    rf.facts.replace(facts);
+    rf.events = events;
+}
+
+#[derive(Default)]
+struct RuleResult {
+    detections: Vec<Detection>,
+    skipped: bool,
+    at_max: bool,
+}
+
+/// One rule's facts as the executor reads them.
+struct RuleView<'a, 'e> {
+    rf: &'a RuleFacts,
+    col: &'a Collector<'e>,
+}
+
+impl Facts for RuleView<'_, '_> {
+    type Key = u32;
+
+    fn len(&self) -> usize {
+        self.rf.facts.len()
+    }
+
+    fn time(&self, i: usize) -> Option<i128> {
+        self.rf.facts.get(i).map(|f| f.ts)
+    }
+
+    fn tiebreaker(&self, i: usize) -> Option<Val<'static>> {
+        let f = self.rf.facts.get(i)?;
+        self.rf.tiebreakers.get(&f.event).cloned()
+    }
+
+    fn matches(&self, i: usize, stage: usize) -> bool {
+        stage < 32
+            && self
+                .rf
+                .facts
+                .get(i)
+                .is_some_and(|f| f.mask & (1 << stage) != 0)
+    }
+
+    fn keys(&self, i: usize, stage: usize) -> Vec<u32> {
+        let Some(f) = self.rf.facts.get(i) else {
+            return Vec::new();
+        };
+        if f.keys == NO_KEYS {
+            return Vec::new();
+        }
+        if f.keys & SAME_KEY != 0 {
+            return if self.matches(i, stage) {
+                vec![f.keys & !SAME_KEY]
+            } else {
+                Vec::new()
+            };
+        }
+        self.col
+            .key_lists
+            .get(f.keys)
+            .map(|list| {
+                list.iter()
+                    .filter(|(s, _)| *s as usize == stage)
+                    .map(|&(_, t)| t)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn cmp_keys(&self, a: &u32, b: &u32) -> Ordering {
+        self.key_values(a).cmp(&self.key_values(b))
+    }
+
+    fn key_values(&self, k: &u32) -> Vec<KeyVal> {
+        self.col.tuples.get(*k).cloned().unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blobs_give_back_every_document_across_sealed_blocks() {
+        let mut blobs = Blobs::default();
+        let docs: Vec<Vec<u8>> = (0..6000)
+            .map(|i| format!("{{\"n\":{i},\"pad\":\"{}\"}}", "x".repeat(i % 300)).into_bytes())
+            .collect();
+        let refs: Vec<BlobRef> = docs.iter().map(|d| blobs.put(d)).collect();
+        assert!(
+            blobs.sealed.len() > 1,
+            "the test must cross block boundaries"
+        );
+        assert!(blobs.held_bytes < blobs.raw_bytes / 4);
+        let mut cache = HashMap::new();
+        for (d, r) in docs.iter().zip(&refs) {
+            assert_eq!(blobs.get(*r, &mut cache), Some(&d[..]));
+        }
+        // a document larger than a block is kept whole
+        let big = vec![b'a'; BLOCK * 2];
+        let r = blobs.put(&big);
+        blobs.put(b"{}");
+        assert_eq!(blobs.get(r, &mut HashMap::new()), Some(&big[..]));
+    }
+
+    #[test]
+    fn chunked_storage_indexes_across_chunks() {
+        let mut c = Chunked::default();
+        for i in 0..(CHUNK * 2 + 5) {
+            c.push(i);
+        }
+        assert_eq!(c.len(), CHUNK * 2 + 5);
+        assert_eq!(c.get(CHUNK), Some(&CHUNK));
+        assert_eq!(c.get(CHUNK * 2 + 4), Some(&(CHUNK * 2 + 4)));
+        assert_eq!(c.get(CHUNK * 2 + 5), None);
+        c.replace(vec![7, 8]);
+        assert_eq!((c.len(), c.get(1), c.get(2)), (2, Some(&8), None));
+    }
+}
