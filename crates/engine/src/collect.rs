@@ -220,9 +220,15 @@ impl<T: std::hash::Hash + Eq> Default for Interner<T> {
     }
 }
 
-impl<T: std::hash::Hash + Eq> Interner<T> {
+impl<T: std::hash::Hash + Eq + Clone> Interner<T> {
+    /// The id of `v`. A new value is stored as a copy made on this thread:
+    /// `v` was built on a reader thread, and keeping it would pin that
+    /// thread's allocator pages (mostly freed temporaries) for the whole run.
     fn id(&mut self, v: T) -> u32 {
-        self.set.insert_full(v).0 as u32
+        match self.set.get_index_of(&v) {
+            Some(i) => i as u32,
+            None => self.set.insert_full(v.clone()).0 as u32,
+        }
     }
 
     fn get(&self, id: u32) -> Option<&T> {

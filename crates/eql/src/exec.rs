@@ -9,8 +9,8 @@
 
 use crate::eval::{key_values, matches, timestamp_of, KeyVal};
 use crate::expr::FieldAccess;
-use crate::value::Val;
 use crate::plan::{Pipe, Plan, PlanKind, Stage};
+use crate::value::Val;
 use harrier_event::Event;
 use std::borrow::Borrow;
 use std::cmp::Ordering;
@@ -136,9 +136,7 @@ impl<'a, E: Borrow<Event>> EventFacts<'a, E> {
                 .chain(until.iter())
                 .map(|s| (&s.filter, &s.keys[..]))
                 .unzip(),
-            PlanKind::Sample { stages } => {
-                stages.iter().map(|s| (&s.filter, &s.keys[..])).unzip()
-            }
+            PlanKind::Sample { stages } => stages.iter().map(|s| (&s.filter, &s.keys[..])).unzip(),
         };
         EventFacts {
             filters,
