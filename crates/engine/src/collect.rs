@@ -65,7 +65,7 @@ struct Kept {
 
 impl Kept {
     /// The event again. Its document parses: it was written from one.
-    fn event(&self, blobs: &Blobs, cache: &mut HashMap<u32, Vec<u8>>) -> Event {
+    fn event(&self, blobs: &Blobs, cache: &mut Option<(u32, Vec<u8>)>) -> Event {
         let source = blobs
             .get(self.at, cache)
             .and_then(|json| serde_json::from_slice::<Map<String, Value>>(json).ok())
@@ -134,12 +134,14 @@ impl Blobs {
         self.sealed.push(packed.into_boxed_slice());
     }
 
-    fn get<'a>(&'a self, at: BlobRef, cache: &'a mut HashMap<u32, Vec<u8>>) -> Option<&'a [u8]> {
+    /// The document at `at`. `cache` holds the last block decompressed
+    /// (results of one rule mostly come in input order).
+    fn get<'a>(&'a self, at: BlobRef, cache: &'a mut Option<(u32, Vec<u8>)>) -> Option<&'a [u8]> {
         let range = at.offset as usize..(at.offset + at.len) as usize;
         let Some(packed) = self.sealed.get(at.block as usize) else {
             return self.open.get(range);
         };
-        if !cache.contains_key(&at.block) {
+        if cache.as_ref().is_none_or(|(b, _)| *b != at.block) {
             let plain = match packed.split_first() {
                 Some((1, z)) => {
                     zstd::bulk::decompress(z, BLOCK.max(at.offset as usize + at.len as usize))
@@ -148,9 +150,9 @@ impl Blobs {
                 Some((_, b)) => b.to_vec(),
                 None => return None,
             };
-            cache.insert(at.block, plain);
+            *cache = Some((at.block, plain));
         }
-        cache.get(&at.block)?.get(range)
+        cache.as_ref()?.1.get(range)
     }
 }
 
@@ -506,7 +508,7 @@ impl<'e> Collector<'e> {
         };
         let opts = &engine.options;
         let ctx = AlertContext::new(opts.execution_time, &opts.space_id);
-        let mut cache = HashMap::new();
+        let mut cache = None;
         let time_of = |k: usize| rf.facts.get(k).map(|f| f.ts).filter(|&t| t != i128::MAX);
         match exec::run_facts(&cr.plan, &view, &limits) {
             Output::Events(ids) => {
@@ -688,7 +690,7 @@ mod tests {
             "the test must cross block boundaries"
         );
         assert!(blobs.held_bytes < blobs.raw_bytes / 4);
-        let mut cache = HashMap::new();
+        let mut cache = None;
         for (d, r) in docs.iter().zip(&refs) {
             assert_eq!(blobs.get(*r, &mut cache), Some(&d[..]));
         }
@@ -696,7 +698,7 @@ mod tests {
         let big = vec![b'a'; BLOCK * 2];
         let r = blobs.put(&big);
         blobs.put(b"{}");
-        assert_eq!(blobs.get(r, &mut HashMap::new()), Some(&big[..]));
+        assert_eq!(blobs.get(r, &mut None), Some(&big[..]));
     }
 
     #[test]
