@@ -3,9 +3,7 @@
 
 use harrier_engine::{Engine, EngineOptions};
 use harrier_eql::exec::{self, Limits, OrderFields, Output};
-use harrier_eql::expr::FieldAccess;
-use harrier_eql::schema::DataType;
-use harrier_event::{Event, FieldPath, Locator, Origin};
+use harrier_event::{Event, Locator, Origin};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -72,16 +70,7 @@ fn ids(out: &harrier_engine::RunOutput) -> Vec<Vec<String>> {
 fn reference(r: &harrier_rules::Rule, events: &[Event]) -> Vec<Vec<String>> {
     let plan = harrier_engine::compile_query(r, &harrier_eql::schema::Schema::ecs())
         .unwrap_or_else(|e| panic!("{}", e.message));
-    let order = OrderFields {
-        timestamp: FieldAccess {
-            name: "@timestamp".into(),
-            path: FieldPath::new("@timestamp"),
-            ty: DataType::Date,
-            null_value: None,
-            format: None,
-        },
-        tiebreaker: None,
-    };
+    let order = OrderFields::by_date("@timestamp");
     let limits = Limits {
         size: Some(r.max_signals as usize),
         max_samples_per_key: 1,

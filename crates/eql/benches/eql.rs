@@ -3,11 +3,10 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use harrier_eql::exec::{self, Limits, OrderFields};
-use harrier_eql::expr::FieldAccess;
 use harrier_eql::plan::PlanKind;
-use harrier_eql::schema::{DataType, Schema};
+use harrier_eql::schema::Schema;
 use harrier_eql::{eval, parse, Analyzer, Settings};
-use harrier_event::{Event, FieldPath, Locator, Origin};
+use harrier_event::{Event, Locator, Origin};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -78,16 +77,7 @@ fn bench(c: &mut Criterion) {
                 .count()
         })
     });
-    let order = OrderFields {
-        timestamp: FieldAccess {
-            name: "@timestamp".into(),
-            path: FieldPath::new("@timestamp"),
-            ty: DataType::Date,
-            null_value: None,
-            format: None,
-        },
-        tiebreaker: None,
-    };
+    let order = OrderFields::by_date("@timestamp");
     g.bench_function("sequence/dcom-mshta", |b| {
         b.iter(|| {
             exec::run(

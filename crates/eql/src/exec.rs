@@ -27,6 +27,22 @@ pub struct Ordering_ {
 
 pub type OrderFields = Ordering_;
 
+impl Ordering_ {
+    /// Order by a date field (e.g. `@timestamp`), without tiebreaker.
+    pub fn by_date(field: &str) -> Ordering_ {
+        Ordering_ {
+            timestamp: FieldAccess {
+                name: field.to_owned(),
+                path: harrier_event::FieldPath::new(field),
+                ty: crate::schema::DataType::Date,
+                null_value: None,
+                format: None,
+            },
+            tiebreaker: None,
+        }
+    }
+}
+
 /// The result of a query.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Output {
