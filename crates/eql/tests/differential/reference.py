@@ -564,6 +564,44 @@ class EsEngine(PythonEngine):
             return sub
         return inner
 
+    def _convert_sequence(self, node, next_pipe):
+        # Elasticsearch tests an until event when a later event would extend a
+        # partial sequence: it rejects the extension when the nearest until
+        # event before that event lies at or after the partial's last event
+        # (SequenceMatcher, Ordinal.between is inclusive). So an event that is
+        # both a step and an until event still starts, extends and completes
+        # sequences, and then ends every open one of its key, those it just
+        # started or extended included. eql ends them first, before the steps
+        # see the event; here the steps run first.
+        close = node.close
+        if close is None:
+            return super()._convert_sequence(node, next_pipe)
+        lookups = []
+        orig_term = self._convert_sequence_term
+
+        def capture(query, pos, size, lookup_list, nxt):
+            lookups.append(lookup_list)
+            return orig_term(query, pos, size, lookup_list, nxt)
+
+        self._convert_sequence_term = capture
+        node.close = None
+        try:
+            out = super()._convert_sequence(node, next_pipe)
+        finally:
+            node.close = close
+            del self._convert_sequence_term
+        check = self.convert(close.query)
+        get_key = self._convert_key(close.join_values, scoped=True)
+
+        @self.event_callback(close.query.event_type)
+        def close_sequences(event):
+            if check(event):
+                key = get_key(event)
+                for sub_lookup in lookups[0]:
+                    sub_lookup.pop(key, None)
+
+        return out
+
     def convert_time_range(self, node):
         # eql truncates maxspan to whole seconds; Elasticsearch keeps milliseconds
         return node.as_milliseconds()
