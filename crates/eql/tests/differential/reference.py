@@ -1003,7 +1003,7 @@ def plan_query(q, types):
 def exclusion(q, text, types):
     first = q.first
     if isinstance(first, A.Sample):
-        return "sample: eql emits samples as they fill, Elasticsearch per key in key order"
+        return "sample: eql lets one event fill several steps and emits every sample of a key"
     if isinstance(first, A.Sequence):
         for s in first.queries:
             if s.params.kv.get("is_negated") and s.params.kv["is_negated"].value:
