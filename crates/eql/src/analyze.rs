@@ -442,7 +442,7 @@ impl<'s> Analyzer<'s> {
                 CExpr::Lit(Val::Date(*ms as i128 * 1_000_000, res_of(target)))
             }
             (DataType::Ip, Val::Str(s)) => match s.parse() {
-                Ok(ip) => CExpr::Lit(Val::Ip(ip)),
+                Ok(ip) => CExpr::Lit(Val::Ip(crate::value::canonical_ip(ip))),
                 Err(_) => {
                     return Err(Error::new(
                         format!("[{s}] is not an IP address (in [{op}])"),

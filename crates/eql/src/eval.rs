@@ -799,7 +799,7 @@ impl KeyVal {
             Val::Double(x) => KeyVal::Double(x.to_bits() as i64),
             Val::Str(s) => KeyVal::Str(s.as_ref().into()),
             Val::Date(n, r) => KeyVal::Date(*n, *r == DateRes::Nanos),
-            Val::Ip(ip) => KeyVal::Ip(*ip),
+            Val::Ip(ip) => KeyVal::Ip(crate::value::canonical_ip(*ip)),
             Val::Version(s) => KeyVal::Version(s.as_ref().into()),
         }
     }
@@ -957,6 +957,24 @@ mod tests {
         assert!(hits(
             r#"network where not cidrMatch(source.ip, "10.0.0.0/8")"#,
             absent
+        ));
+    }
+    // IPv4-mapped IPv6 spellings are the IPv4 address to an ip field, in
+    // queries (terms, cidrMatch) and in scripts (`string()` prints it as IPv4).
+    #[test]
+    fn ipv4_mapped_addresses_are_their_ipv4_address() {
+        let mapped = json!({"event": {"category": "network"}, "source": {"ip": "::ffff:10.0.0.1"}});
+        assert!(hits(
+            r#"network where source.ip == "10.0.0.1""#,
+            mapped.clone()
+        ));
+        assert!(hits(
+            r#"network where cidrMatch(source.ip, "10.0.0.0/8")"#,
+            mapped.clone()
+        ));
+        assert!(hits(
+            r#"network where string(source.ip) == "10.0.0.1""#,
+            mapped
         ));
     }
 }

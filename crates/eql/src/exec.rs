@@ -573,3 +573,73 @@ fn combinations(
     }
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expr::FieldAccess;
+    use crate::schema::{DataType, Schema};
+    use crate::{parse, Analyzer, Settings};
+    use harrier_event::{FieldPath, Locator, Origin};
+    use serde_json::{json, Value};
+    use std::sync::Arc;
+
+    fn events(docs: &[Value]) -> Vec<Event> {
+        docs.iter()
+            .enumerate()
+            .map(|(i, d)| Event {
+                source: d.as_object().cloned().unwrap_or_default(),
+                index: Arc::from("test"),
+                id: None,
+                origin: Origin {
+                    file: Arc::from("test"),
+                    locator: Locator::Element(i as u64),
+                },
+            })
+            .collect()
+    }
+
+    fn run_ecs(query: &str, docs: &[Value]) -> Output {
+        let schema = Schema::ecs();
+        let ast = parse(query).expect("query parses");
+        let plan = Analyzer::new(&schema, Settings::default())
+            .plan(&ast)
+            .expect("query plans");
+        let order = OrderFields {
+            timestamp: FieldAccess {
+                name: "@timestamp".into(),
+                path: FieldPath::new("@timestamp"),
+                ty: DataType::Date,
+                null_value: None,
+                format: None,
+            },
+            tiebreaker: None,
+        };
+        let limits = Limits {
+            size: None,
+            max_samples_per_key: 1,
+        };
+        run(&plan, &order, &events(docs), &limits)
+    }
+
+    // An ip field stores IPv4 as IPv4-mapped IPv6 and reads mapped addresses
+    // back as IPv4 (Java's InetAddress), so `::ffff:10.0.0.1` and `10.0.0.1`
+    // are one join key, reported as `10.0.0.1`.
+    #[test]
+    fn ipv4_mapped_addresses_join_with_their_ipv4_spelling() {
+        let docs = [
+            json!({"@timestamp": 1, "event": {"category": "network"}, "source": {"ip": "::ffff:10.0.0.1"}}),
+            json!({"@timestamp": 2, "event": {"category": "network"}, "source": {"ip": "10.0.0.1"}}),
+        ];
+        let out = run_ecs(
+            "sequence by source.ip [network where true] [network where true]",
+            &docs,
+        );
+        let Output::Sequences(ms) = out else {
+            panic!("sequences")
+        };
+        assert_eq!(ms.len(), 1);
+        assert_eq!(ms[0].events, vec![Some(0), Some(1)]);
+        assert_eq!(ms[0].join_keys[0].to_json(), json!("10.0.0.1"));
+    }
+}

@@ -120,7 +120,7 @@ pub fn from_json<'a>(v: &'a Json, ty: DataType) -> Option<Val<'a>> {
         },
         (DataType::Date, v) => Val::Date(date_from_json(v)?, DateRes::Millis),
         (DataType::DateNanos, v) => Val::Date(date_from_json(v)?, DateRes::Nanos),
-        (DataType::Ip, Json::String(s)) => Val::Ip(s.parse().ok()?),
+        (DataType::Ip, Json::String(s)) => Val::Ip(canonical_ip(s.parse().ok()?)),
         (DataType::Version, Json::String(s)) => Val::Version(Cow::Borrowed(s)),
         (DataType::Unknown, Json::String(s)) => Val::Str(Cow::Borrowed(s)),
         (DataType::Unknown, Json::Number(n)) => match n.as_i64() {
@@ -130,6 +130,17 @@ pub fn from_json<'a>(v: &'a Json, ty: DataType) -> Option<Val<'a>> {
         (DataType::Unknown, Json::Bool(b)) => Val::Bool(*b),
         _ => return None,
     })
+}
+
+/// An address as an `ip` field holds it: Elasticsearch stores every address
+/// in 16 bytes, IPv4 as IPv4-mapped IPv6, and reads the mapped ones back as
+/// IPv4, so `::ffff:10.0.0.1` and `10.0.0.1` are one value, printed (doc
+/// values, fields API, join keys) as `10.0.0.1`.
+pub fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
 }
 
 fn parse_long_coerce(s: &str) -> Option<i64> {

@@ -14,6 +14,7 @@ script translates the query or normalises the data before `eql` sees it; every
 such step is listed in DIALECT below and in crates/eql/tests/differential/README.md.
 """
 import copy
+import ipaddress
 import itertools
 import json
 import random
@@ -139,6 +140,89 @@ class EsInInsensitive(F.FunctionSignature):
 
 
 F.register(EsInInsensitive)
+
+
+def ip_key(text):
+    """An address as Elasticsearch's `ip` field stores it: 16 bytes, IPv4 as
+    IPv4-mapped IPv6, so `127.0.0.1` and `::ffff:127.0.0.1` are one value."""
+    addr = ipaddress.ip_address(text.strip())
+    if addr.version == 4:
+        return int(addr) | 0xFFFF00000000
+    return int(addr)
+
+
+def ip_net(text):
+    """A constant of cidrMatch as an (address, prefix) pair over the 128-bit
+    space (an IPv4 prefix grows by 96), or a single address."""
+    text = text.strip()
+    if "/" in text:
+        net = ipaddress.ip_network(text, strict=False)
+        shift = 96 if net.version == 4 else 0
+        return ip_key(str(net.network_address)), net.prefixlen + shift
+    return ip_key(text), 128
+
+
+def ip_in(key, net):
+    base, prefix = net
+    mask = ((1 << 128) - 1) ^ ((1 << (128 - prefix)) - 1)
+    return key & mask == base & mask
+
+
+def canonical_ip(text):
+    """How doc values (and the fields API) print an ip: IPv4 dotted,
+    IPv6 compressed lowercase."""
+    key = ip_key(text)
+    if key >> 32 == 0xFFFF:
+        return str(ipaddress.IPv4Address(key & 0xFFFFFFFF))
+    return str(ipaddress.IPv6Address(key))
+
+
+class EsCidrMatch(F.FunctionSignature):
+    """Elasticsearch's cidrMatch: a terms query on the ip field whose constants
+    are addresses or CIDR blocks, IPv4 and IPv6 alike (eql's accepts IPv4 CIDR
+    blocks only)."""
+
+    name = "cidrMatch"
+    argument_types = [eql.types.TypeHint.String, eql.types.TypeHint.String.require_literal()]
+    additional_types = eql.types.TypeHint.String.require_literal()
+    return_value = eql.types.TypeHint.Boolean
+
+    @classmethod
+    def get_callback(cls, _, *cidrs):
+        nets = [ip_net(c.value) for c in cidrs]
+
+        def callback(source, *_):
+            if source is None:
+                return None
+            if eql.utils.is_string(source):
+                key = ip_key(source)
+                return any(ip_in(key, n) for n in nets)
+            return False
+
+        return callback
+
+    @classmethod
+    def run(cls, source, *cidrs):
+        if source is None:
+            return None
+        key = ip_key(source)
+        return any(ip_in(key, ip_net(c)) for c in cidrs)
+
+    @classmethod
+    def validate(cls, arguments):
+        pos = super(EsCidrMatch, cls).validate(arguments)
+        if pos is not None:
+            return pos
+        for pos, arg in enumerate(arguments[1:], 1):
+            try:
+                ip_net(arg.node.value)
+            except ValueError:
+                return pos
+        return None
+
+
+# replaces eql's (IPv4-only) cidrMatch
+F._registry["cidrMatch"] = EsCidrMatch
 
 _orig_string_predicate = LarkToEQL.string_predicate
 _orig_in_set = LarkToEQL.in_set
@@ -480,6 +564,44 @@ class EsEngine(PythonEngine):
             return sub
         return inner
 
+    def _convert_sequence(self, node, next_pipe):
+        # Elasticsearch tests an until event when a later event would extend a
+        # partial sequence: it rejects the extension when the nearest until
+        # event before that event lies at or after the partial's last event
+        # (SequenceMatcher, Ordinal.between is inclusive). So an event that is
+        # both a step and an until event still starts, extends and completes
+        # sequences, and then ends every open one of its key, those it just
+        # started or extended included. eql ends them first, before the steps
+        # see the event; here the steps run first.
+        close = node.close
+        if close is None:
+            return super()._convert_sequence(node, next_pipe)
+        lookups = []
+        orig_term = self._convert_sequence_term
+
+        def capture(query, pos, size, lookup_list, nxt):
+            lookups.append(lookup_list)
+            return orig_term(query, pos, size, lookup_list, nxt)
+
+        self._convert_sequence_term = capture
+        node.close = None
+        try:
+            out = super()._convert_sequence(node, next_pipe)
+        finally:
+            node.close = close
+            del self._convert_sequence_term
+        check = self.convert(close.query)
+        get_key = self._convert_key(close.join_values, scoped=True)
+
+        @self.event_callback(close.query.event_type)
+        def close_sequences(event):
+            if check(event):
+                key = get_key(event)
+                for sub_lookup in lookups[0]:
+                    sub_lookup.pop(key, None)
+
+        return out
+
     def convert_time_range(self, node):
         # eql truncates maxspan to whole seconds; Elasticsearch keeps milliseconds
         return node.as_milliseconds()
@@ -614,10 +736,60 @@ def value_for(rng, ftype, lits, pool):
     if ftype == "boolean":
         return rng.choice([True, False, "true"])
     if ftype == "ip":
-        return rng.choice(["10.0.0.1", "127.0.0.1", "192.168.1.10", "::1", "8.8.8.8"])
+        return rng.choice(IP_POOL)
     if pool and r < 0.8:
         return rng.choice(pool)
     return rand_word(rng, rng.randint(1, 10))
+
+
+IP_POOL = ["10.0.0.1", "127.0.0.1", "192.168.1.10", "::1", "8.8.8.8", "::ffff:127.0.0.1", "fe80::1", "0.0.0.0",
+           "::", "169.254.169.254", "FE80:0:0:0:0:0:0:1"]
+# join keys over an ip field: one address spelled two ways, and another
+IP_KEYS = ["10.0.0.1", "::ffff:10.0.0.1", "10.0.0.2"]
+
+
+def spell_ip(rng, key):
+    """One of the spellings Elasticsearch reads as this address."""
+    if key >> 32 == 0xFFFF:
+        v4 = str(ipaddress.IPv4Address(key & 0xFFFFFFFF))
+        return "::ffff:" + v4 if rng.random() < 0.2 else v4
+    v6 = ipaddress.IPv6Address(key)
+    r = rng.random()
+    return v6.exploded if r < 0.1 else str(v6).upper() if r < 0.2 else str(v6)
+
+
+def ip_near(rng, text):
+    """An address in, or just outside, an address or CIDR block a query names."""
+    try:
+        base, prefix = ip_net(text)
+    except ValueError:
+        return rng.choice(IP_POOL)
+    size = 128 - prefix
+    lo = base & (((1 << 128) - 1) ^ ((1 << size) - 1))
+    r = rng.random()
+    if r < 0.6:
+        key = lo | rng.getrandbits(size) if size else lo
+    elif r < 0.8:
+        key = max(lo - 1, 0)
+    else:
+        key = min(lo + (1 << size), (1 << 128) - 1)
+    return spell_ip(rng, key)
+
+
+def ip_value(rng, v):
+    """A value an ip field can hold (Elasticsearch rejects a document with a
+    malformed address): valid ones respelled, others replaced by an address
+    in or near the block they name, or from the pool."""
+    if v is None:
+        return None
+    if isinstance(v, list):
+        return [ip_value(rng, x) for x in v]
+    if isinstance(v, str):
+        try:
+            return spell_ip(rng, ip_key(v))
+        except ValueError:
+            return ip_near(rng, v)
+    return rng.choice(IP_POOL)
 
 
 def coerce(v, ftype):
@@ -626,6 +798,8 @@ def coerce(v, ftype):
         return None
     if isinstance(v, list):
         return [coerce(x, ftype) for x in v]
+    if ftype == "ip":
+        return canonical_ip(v)
     if ftype in ("long", "integer", "short", "byte"):
         if isinstance(v, bool):
             return None
@@ -771,7 +945,8 @@ def generate(rng, plan, n_events):
                     val = [val, value_for(rng, ftype, flits, pool)]
                     rng.shuffle(val)
             elif f in key_fields:
-                val = rng.choice(["k1", "k2", "K1"]) if ftype not in ("long", "integer") else rng.choice([1, 2])
+                val = (rng.choice(IP_KEYS) if ftype == "ip" else rng.choice([1, 2]) if ftype in ("long", "integer")
+                       else rng.choice(["k1", "k2", "K1"]))
                 if r < 0.05:
                     continue
             elif r < 0.12 and f not in assign:
@@ -782,6 +957,8 @@ def generate(rng, plan, n_events):
                 val = [value_for(rng, ftype, flits, pool) for _ in range(rng.randint(0, 3))]
             else:
                 val = value_for(rng, ftype, flits, pool)
+            if ftype == "ip":
+                val = ip_value(rng, val)
             try:
                 set_path(doc, path, val)
             except (TypeError, AttributeError):
@@ -826,7 +1003,7 @@ def plan_query(q, types):
 def exclusion(q, text, types):
     first = q.first
     if isinstance(first, A.Sample):
-        return "sample: eql emits samples as they fill, Elasticsearch per key in key order"
+        return "sample: eql lets one event fill several steps and emits every sample of a key"
     if isinstance(first, A.Sequence):
         for s in first.queries:
             if s.params.kv.get("is_negated") and s.params.kv["is_negated"].value:
@@ -835,9 +1012,9 @@ def exclusion(q, text, types):
             for jv in s.join_values:
                 if not isinstance(jv, A.Field):
                     return "join key is an expression"
-    if any(t not in ("keyword", "long", "integer", "double", "float", "boolean", "unknown", "wildcard", "text")
+    if any(t not in ("keyword", "long", "integer", "double", "float", "boolean", "unknown", "wildcard", "text", "ip")
            for f, t in types.items() if f != "@timestamp"):
-        return "reads an ip, date or version field: eql compares them as strings"
+        return "reads a date or version field: eql compares them as strings"
     if q.pipes:
         return "pipes"
     return None
