@@ -577,10 +577,9 @@ fn combinations(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::expr::FieldAccess;
-    use crate::schema::{DataType, Schema};
+    use crate::schema::Schema;
     use crate::{parse, Analyzer, Settings};
-    use harrier_event::{FieldPath, Locator, Origin};
+    use harrier_event::{Locator, Origin};
     use serde_json::{json, Value};
     use std::sync::Arc;
 
@@ -605,16 +604,7 @@ mod tests {
         let plan = Analyzer::new(&schema, Settings::default())
             .plan(&ast)
             .expect("query plans");
-        let order = OrderFields {
-            timestamp: FieldAccess {
-                name: "@timestamp".into(),
-                path: FieldPath::new("@timestamp"),
-                ty: DataType::Date,
-                null_value: None,
-                format: None,
-            },
-            tiebreaker: None,
-        };
+        let order = OrderFields::by_date("@timestamp");
         let limits = Limits {
             size: None,
             max_samples_per_key: 1,

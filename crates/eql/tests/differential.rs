@@ -16,7 +16,7 @@ use harrier_eql::expr::{CExpr, FieldAccess};
 use harrier_eql::plan::{Plan, PlanKind};
 use harrier_eql::schema::{DataType, Schema};
 use harrier_eql::{parse, Analyzer, Settings};
-use harrier_event::{Event, FieldPath, Locator, Origin};
+use harrier_event::{Event, Locator, Origin};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -183,16 +183,7 @@ fn to_events(docs: &[Value]) -> Vec<Event> {
 }
 
 fn harrier_result(case: &Case, events: &[Event]) -> Value {
-    let order = OrderFields {
-        timestamp: FieldAccess {
-            name: "@timestamp".into(),
-            path: FieldPath::new("@timestamp"),
-            ty: DataType::Date,
-            null_value: None,
-            format: None,
-        },
-        tiebreaker: None,
-    };
+    let order = OrderFields::by_date("@timestamp");
     let limits = Limits {
         size: None,
         max_samples_per_key: 1,
