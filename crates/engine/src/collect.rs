@@ -26,7 +26,7 @@ use harrier_eql::eval::KeyVal;
 use harrier_eql::exec::{self, Facts, Limits, Output};
 use harrier_eql::plan::PlanKind;
 use harrier_eql::value::Val;
-use harrier_event::{Event, Map, Origin, Value};
+use harrier_event::{Event, Locator, Map, Origin, Value};
 use harrier_rules::alert::{build_alert, build_sequence_alerts, AlertContext};
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -54,27 +54,34 @@ impl Stored {
     }
 }
 
-/// An event kept for alerts: its document's place in the [`Blobs`].
-#[derive(Debug)]
+/// An event kept for alerts: its document's place in the [`Blobs`], and
+/// who it is (index and file names interned in [`Collector::names`]).
+#[derive(Clone, Debug)]
 struct Kept {
     at: BlobRef,
-    index: Arc<str>,
+    index: u32,
+    file: u32,
+    locator: Locator,
     id: Option<Arc<str>>,
-    origin: Origin,
 }
 
 impl Kept {
     /// The event again. Its document parses: it was written from one.
-    fn event(&self, blobs: &Blobs, cache: &mut Option<(u32, Vec<u8>)>) -> Event {
-        let source = blobs
+    fn event(&self, col: &Collector<'_>, cache: &mut Option<(u32, Vec<u8>)>) -> Event {
+        let source = col
+            .blobs
             .get(self.at, cache)
             .and_then(|json| serde_json::from_slice::<Map<String, Value>>(json).ok())
             .unwrap_or_default();
+        let name = |i: u32| col.names.get(i).cloned().unwrap_or_else(|| Arc::from(""));
         Event {
             source,
-            index: self.index.clone(),
+            index: name(self.index),
             id: self.id.clone(),
-            origin: self.origin.clone(),
+            origin: Origin {
+                file: name(self.file),
+                locator: self.locator,
+            },
         }
     }
 }
@@ -195,12 +202,19 @@ pub(crate) struct Hit {
 }
 
 const NO_KEYS: u32 = u32::MAX;
+/// [`Fact::ts`] of an event without a time (event and sample queries order
+/// such events last).
+const NO_TIME: i64 = i64::MAX;
+/// [`Fact::ts`] of a time outside 1677–2262 (a zeroed FILETIME is 1601).
+const WIDE: i64 = i64::MIN;
 const SAME_KEY: u32 = 1 << 31;
 
-/// One rule's facts about one event: 32 bytes.
+/// One rule's facts about one event: 24 bytes.
 #[derive(Clone, Copy, Debug)]
 struct Fact {
-    ts: i128,
+    /// Nanoseconds since the epoch; [`NO_TIME`], or [`WIDE`] for a time
+    /// kept in [`RuleFacts::wide`].
+    ts: i64,
     event: u64,
     mask: u32,
     /// With [`SAME_KEY`]: the one key tuple (id) of every matched filter.
@@ -291,23 +305,71 @@ impl<T> Chunked<T> {
 #[derive(Debug, Default)]
 struct RuleFacts {
     facts: Chunked<Fact>,
+    /// Times that do not fit a [`Fact`], by event number.
+    wide: HashMap<u64, i128>,
     /// Tiebreaker values by event number (rules that set one).
     tiebreakers: HashMap<u64, Val<'static>>,
     /// Events of an event rule's kept facts, in the same order.
-    events: Vec<Arc<Kept>>,
+    events: Vec<Kept>,
     /// An event rule without tiebreaker that has trimmed its facts: events
     /// at or after this time can no longer be among its first results.
     cutoff: Option<i128>,
+}
+
+/// Sizes of what a [`Collector`] keeps.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CollectStats {
+    /// (rule, event) facts over all rules.
+    pub facts: usize,
+    /// Distinct join-key tuples, and distinct lists of them.
+    pub tuples: usize,
+    pub key_lists: usize,
+    /// Documents kept for alerts (an event kept by several event rules counts once per rule).
+    pub documents: usize,
+    /// Their JSON bytes, and the bytes held for them (compressed).
+    pub document_bytes: usize,
+    pub held_bytes: usize,
+}
+
+impl RuleFacts {
+    fn add(&mut self, ts: i128, event: u64, mask: u32, keys: u32) {
+        let short = match i64::try_from(ts) {
+            Ok(t) if t != NO_TIME && t != WIDE => t,
+            _ if ts == i128::MAX => NO_TIME,
+            _ => {
+                self.wide.insert(event, ts);
+                WIDE
+            }
+        };
+        self.facts.push(Fact {
+            ts: short,
+            event,
+            mask,
+            keys,
+        });
+    }
+
+    /// A fact's time, `i128::MAX` when its event has none.
+    fn time(&self, f: &Fact) -> i128 {
+        match f.ts {
+            NO_TIME => i128::MAX,
+            WIDE => self.wide.get(&f.event).copied().unwrap_or(i128::MAX),
+            t => i128::from(t),
+        }
+    }
 }
 
 /// Keeps the facts of a hunt as events are read; see the module documentation.
 pub struct Collector<'e> {
     engine: &'e Engine,
     rules: Vec<RuleFacts>,
-    tuples: Interner<Vec<KeyVal>>,
+    tuples: Interner<Box<[KeyVal]>>,
     key_lists: Interner<Vec<(u8, u32)>>,
     /// Events matching a positive sequence stage, by event number.
-    stored: HashMap<u64, Arc<Kept>>,
+    /// By event number, ascending (events arrive in order).
+    stored: Vec<(u64, Kept)>,
+    /// Index and file names of kept events.
+    names: Interner<Arc<str>>,
     blobs: Blobs,
     next_event: u64,
     candidates: u64,
@@ -323,7 +385,8 @@ impl<'e> Collector<'e> {
                 .collect(),
             tuples: Interner::default(),
             key_lists: Interner::default(),
-            stored: HashMap::new(),
+            stored: Vec::new(),
+            names: Interner::default(),
             blobs: Blobs::default(),
             next_event: 0,
             candidates: 0,
@@ -338,18 +401,20 @@ impl<'e> Collector<'e> {
         self.candidates += u64::from(hits.candidates);
         self.excepted += u64::from(hits.excepted);
         let mut pending = hits.stored;
-        let mut kept: Option<Arc<Kept>> = None;
+        let mut kept: Option<Kept> = None;
         let blobs = &mut self.blobs;
+        let names = &mut self.names;
         // the document goes into the store the first time a rule needs it
-        let mut keep = || -> Option<Arc<Kept>> {
+        let mut keep = || -> Option<Kept> {
             if kept.is_none() {
                 let s = pending.take()?;
-                kept = Some(Arc::new(Kept {
+                kept = Some(Kept {
                     at: blobs.put(&s.json),
-                    index: s.index,
+                    index: names.id(s.index),
+                    file: names.id(s.origin.file),
+                    locator: s.origin.locator,
                     id: s.id,
-                    origin: s.origin,
-                }));
+                });
             }
             kept.clone()
         };
@@ -372,7 +437,7 @@ impl<'e> Collector<'e> {
                 let mut list: Vec<(u8, u32)> = h
                     .keys
                     .into_iter()
-                    .map(|(f, t)| (f, self.tuples.id(t)))
+                    .map(|(f, t)| (f, self.tuples.id(t.into_boxed_slice())))
                     .collect();
                 list.sort_unstable();
                 // the common shape: one tuple, the same for every matched filter
@@ -394,12 +459,7 @@ impl<'e> Collector<'e> {
             if let Some(tb) = h.tiebreaker {
                 rf.tiebreakers.insert(n, tb);
             }
-            rf.facts.push(Fact {
-                ts,
-                event: n,
-                mask: h.mask as u32,
-                keys,
-            });
+            rf.add(ts, n, h.mask as u32, keys);
             if is_event {
                 if let Some(k) = keep() {
                     rf.events.push(k);
@@ -411,25 +471,24 @@ impl<'e> Collector<'e> {
                         cr.tiebreaker.is_none(),
                     );
                 }
-            } else if h.mask & cr.positive != 0 && !self.stored.contains_key(&n) {
+            } else if h.mask & cr.positive != 0 && self.stored.last().is_none_or(|l| l.0 != n) {
                 if let Some(k) = keep() {
-                    self.stored.insert(n, k);
+                    self.stored.push((n, k));
                 }
             }
         }
     }
 
-    /// Documents kept: their bytes as JSON, and as held (compressed).
-    pub fn stored_bytes(&self) -> (usize, usize) {
-        (
-            self.blobs.raw_bytes,
-            self.blobs.held_bytes + self.blobs.open.len(),
-        )
-    }
-
-    /// Facts kept, over all rules.
-    pub fn facts(&self) -> usize {
-        self.rules.iter().map(|r| r.facts.len()).sum()
+    /// What is kept so far, for `HARRIER_STATS` and benchmarks.
+    pub fn stats(&self) -> CollectStats {
+        CollectStats {
+            facts: self.rules.iter().map(|r| r.facts.len()).sum(),
+            tuples: self.tuples.set.len(),
+            key_lists: self.key_lists.set.len(),
+            documents: self.stored.len() + self.rules.iter().map(|r| r.events.len()).sum::<usize>(),
+            document_bytes: self.blobs.raw_bytes,
+            held_bytes: self.blobs.held_bytes + self.blobs.open.len(),
+        }
     }
 
     /// Runs every rule over its facts and builds the alerts. `progress` is
@@ -509,7 +568,12 @@ impl<'e> Collector<'e> {
         let opts = &engine.options;
         let ctx = AlertContext::new(opts.execution_time, &opts.space_id);
         let mut cache = None;
-        let time_of = |k: usize| rf.facts.get(k).map(|f| f.ts).filter(|&t| t != i128::MAX);
+        let time_of = |k: usize| {
+            rf.facts
+                .get(k)
+                .map(|f| rf.time(f))
+                .filter(|&t| t != i128::MAX)
+        };
         match exec::run_facts(&cr.plan, &view, &limits) {
             Output::Events(ids) => {
                 res.at_max = ids.len() >= max;
@@ -517,7 +581,7 @@ impl<'e> Collector<'e> {
                     let Some(stored) = rf.events.get(k) else {
                         continue;
                     };
-                    let event = stored.event(&self.blobs, &mut cache);
+                    let event = stored.event(self, &mut cache);
                     res.detections.push(Detection {
                         rule: r,
                         documents: vec![build_alert(&cr.rule, &event, &ctx)],
@@ -534,8 +598,11 @@ impl<'e> Collector<'e> {
                     let events: Vec<Event> = ks
                         .iter()
                         .filter_map(|&k| rf.facts.get(k))
-                        .filter_map(|f| self.stored.get(&f.event))
-                        .map(|s| s.event(&self.blobs, &mut cache))
+                        .filter_map(|f| {
+                            let at = self.stored.binary_search_by_key(&f.event, |s| s.0).ok()?;
+                            self.stored.get(at)
+                        })
+                        .map(|(_, s)| s.event(self, &mut cache))
                         .collect();
                     let refs: Vec<&Event> = events.iter().collect();
                     let documents = build_sequence_alerts(&cr.rule, &refs, &ctx);
@@ -563,12 +630,12 @@ fn trim_event_rule(rf: &mut RuleFacts, max: usize, by_time_only: bool) {
     let mut order: Vec<usize> = (0..rf.facts.len()).collect();
     let key = |i: usize| {
         let f = rf.facts.get(i).copied().unwrap_or(Fact {
-            ts: i128::MAX,
+            ts: NO_TIME,
             event: u64::MAX,
             mask: 0,
             keys: NO_KEYS,
         });
-        (f.ts, rf.tiebreakers.get(&f.event), f.event)
+        (rf.time(&f), rf.tiebreakers.get(&f.event), f.event)
     };
     order.sort_by(|&a, &b| {
         let (ta, ba, ea) = key(a);
@@ -589,14 +656,15 @@ fn trim_event_rule(rf: &mut RuleFacts, max: usize, by_time_only: bool) {
         .filter_map(|&i| rf.facts.get(i).copied())
         .collect();
     if by_time_only {
-        rf.cutoff = facts.iter().map(|f| f.ts).max();
+        rf.cutoff = facts.iter().map(|f| rf.time(f)).max();
     }
-    let events: Vec<Arc<Kept>> = order
+    let events: Vec<Kept> = order
         .iter()
         .filter_map(|&i| rf.events.get(i).cloned())
         .collect();
     let kept: std::collections::HashSet<u64> = facts.iter().map(|f| f.event).collect();
     rf.tiebreakers.retain(|e, _| kept.contains(e));
+    rf.wide.retain(|e, _| kept.contains(e));
     rf.facts.replace(facts);
     rf.events = events;
 }
@@ -622,7 +690,7 @@ impl Facts for RuleView<'_, '_> {
     }
 
     fn time(&self, i: usize) -> Option<i128> {
-        self.rf.facts.get(i).map(|f| f.ts)
+        self.rf.facts.get(i).map(|f| self.rf.time(f))
     }
 
     fn tiebreaker(&self, i: usize) -> Option<Val<'static>> {
@@ -666,11 +734,15 @@ impl Facts for RuleView<'_, '_> {
     }
 
     fn cmp_keys(&self, a: &u32, b: &u32) -> Ordering {
-        self.key_values(a).cmp(&self.key_values(b))
+        self.col.tuples.get(*a).cmp(&self.col.tuples.get(*b))
     }
 
     fn key_values(&self, k: &u32) -> Vec<KeyVal> {
-        self.col.tuples.get(*k).cloned().unwrap_or_default()
+        self.col
+            .tuples
+            .get(*k)
+            .map(|t| t.to_vec())
+            .unwrap_or_default()
     }
 }
 
@@ -699,6 +771,34 @@ mod tests {
         let r = blobs.put(&big);
         blobs.put(b"{}");
         assert_eq!(blobs.get(r, &mut None), Some(&big[..]));
+    }
+
+    #[test]
+    fn facts_keep_every_time_exactly() {
+        assert_eq!(std::mem::size_of::<Fact>(), 24);
+        let times = [
+            i128::MAX,                   // no time
+            -11_644_473_600_000_000_000, // 1601-01-01, a zeroed FILETIME
+            1_700_000_000_123_456_789,
+            i128::from(i64::MAX), // the sentinels' values as real times
+            i128::from(i64::MIN),
+            0,
+            253_402_300_799_999_999_999, // 9999-12-31T23:59:59.999999999
+        ];
+        let mut rf = RuleFacts::default();
+        for (n, &t) in times.iter().enumerate() {
+            rf.add(t, n as u64, 1, NO_KEYS);
+        }
+        let back: Vec<i128> = (0..times.len())
+            .filter_map(|i| rf.facts.get(i))
+            .map(|f| rf.time(f))
+            .collect();
+        assert_eq!(back, times);
+        assert_eq!(
+            rf.wide.len(),
+            4,
+            "only times outside i64 and the sentinels' values"
+        );
     }
 
     #[test]
