@@ -134,6 +134,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         ..EngineOptions::default()
     };
     let engine = Engine::new(rules, options);
+    let stats = std::env::var_os("HARRIER_STATS").is_some();
+    if stats {
+        eprintln!("stats: rules loaded: {}", memory());
+    }
     if !args.quiet {
         for e in engine.errors() {
             eprintln!(
@@ -237,6 +241,19 @@ pub fn run(args: Args) -> Result<ExitCode> {
     } else {
         None
     };
+    if stats {
+        let c = collector.stats();
+        eprintln!(
+            "stats: events read: {}; facts {}, key tuples {}, key lists {}, documents {} ({} MB as JSON, {} MB held)",
+            memory(),
+            c.facts,
+            c.tuples,
+            c.key_lists,
+            c.documents,
+            c.document_bytes >> 20,
+            c.held_bytes >> 20
+        );
+    }
     let out_run = collector.finish(&|n| {
         if let Some(b) = &bar {
             b.set_position(n as u64);
@@ -256,6 +273,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     // --- end KQL ---
 
+    if stats {
+        eprintln!("stats: rules run: {}", memory());
+    }
     let report = Report {
         engine: &engine,
         detections: &out_run.detections,
@@ -317,4 +337,17 @@ pub fn load(paths: &[PathBuf]) -> (Vec<Rule>, Vec<RuleProblem>) {
     } else {
         load_rules(paths)
     }
+}
+
+/// Resident and peak memory of this process (Linux), for `HARRIER_STATS`.
+fn memory() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_else(|| "?".to_string())
+    };
+    format!("rss {}, peak {}", field("VmRSS:"), field("VmHWM:"))
 }
