@@ -620,6 +620,60 @@ mod tests {
         run(&plan, &order, &events(docs), &limits)
     }
 
+    // Elasticsearch measures `maxspan` in nanoseconds on a `date_nanos`
+    // timestamp (SequenceMatcher.exceedsMaxSpan compares maxSpan.nanos() with
+    // Timestamp.delta in NANOS; Timestamp.of reads `<millis>.<fraction>`).
+    // The spec test sequencesOnDifferentEventTypes7 relies on it: PR #76953,
+    // which added the nanos index, changed its `maxspan=500ms` to `50ms`,
+    // because on that index the sequences span 50.2-50.9 ms. Events 61 and 65
+    // of the endgame data, as DataLoader.timestampToUnixNanos indexes them.
+    #[test]
+    fn maxspan_on_date_nanos_counts_sub_millisecond_digits() {
+        let mut schema = Schema::dynamic();
+        schema
+            .add_mapping(
+                r#"{"properties": {"@timestamp": {"type": "date_nanos"},
+                    "event": {"properties": {"category": {"type": "keyword"}}},
+                    "path": {"type": "keyword"}}}"#,
+            )
+            .expect("mapping");
+        let docs = [
+            json!({"@timestamp": "131509374345.689460", "event": {"category": "file"}, "path": "a"}),
+            json!({"@timestamp": "131509374395.921780", "event": {"category": "file"}, "path": "a"}),
+        ];
+        let order = OrderFields {
+            timestamp: FieldAccess {
+                name: "@timestamp".to_owned(),
+                path: harrier_event::FieldPath::new("@timestamp"),
+                ty: crate::schema::DataType::DateNanos,
+                null_value: None,
+                format: None,
+            },
+            tiebreaker: None,
+        };
+        let limits = Limits {
+            size: None,
+            max_samples_per_key: 1,
+        };
+        let count = |maxspan: &str| {
+            let query = format!(
+                "sequence by path with maxspan={maxspan} [file where true] [file where true]"
+            );
+            let ast = parse(&query).expect("query parses");
+            let plan = Analyzer::new(&schema, Settings::default())
+                .plan(&ast)
+                .expect("query plans");
+            match run(&plan, &order, &events(&docs), &limits) {
+                Output::Sequences(ms) => ms.len(),
+                _ => panic!("sequences"),
+            }
+        };
+        // 50.232320 ms apart
+        assert_eq!(count("50ms"), 0);
+        assert_eq!(count("51ms"), 1);
+        assert_eq!(count("500ms"), 1);
+    }
+
     // An ip field stores IPv4 as IPv4-mapped IPv6 and reads mapped addresses
     // back as IPv4 (Java's InetAddress), so `::ffff:10.0.0.1` and `10.0.0.1`
     // are one join key, reported as `10.0.0.1`.
