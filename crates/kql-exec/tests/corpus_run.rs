@@ -15,13 +15,13 @@
 //! **The tables.** Every event under `../shared/datasets/` that `harrier_sources` maps onto
 //! a Defender table (EVTX Sysmon/Security, ECS documents, Defender exports) becomes a row,
 //! read once for the whole test; the Defender tables Harrier cannot fill from events are
-//! present empty with their documented schema ([`harrier_kql_exec::defender_schemas`]), as
-//! in `harrier kql`. `now()` is pinned so that the figures do not change with the clock.
+//! present empty with their documented schema ([`harrier_kql_exec::empty_tables`]), as in
+//! `harrier kql`. `now()` is pinned so that the figures do not change with the clock.
 //!
 //! Skipped, with a message, when `../shared` is absent.
 
-use harrier_kql_exec::{InputTable, KType};
-use harrier_sources::{columns, read_paths, to_defender, DefenderTable, KustoType, ReadOptions};
+use harrier_kql_exec::InputTable;
+use harrier_sources::{read_paths, to_defender, ReadOptions};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -64,49 +64,9 @@ fn references_device_table(src: &str) -> bool {
     re.is_match(src)
 }
 
-fn ktype(t: KustoType) -> KType {
-    match t {
-        KustoType::String => KType::String,
-        KustoType::Long => KType::Long,
-        KustoType::Int => KType::Int,
-        KustoType::Real => KType::Real,
-        KustoType::Bool => KType::Bool,
-        KustoType::DateTime => KType::DateTime,
-        KustoType::TimeSpan => KType::TimeSpan,
-        KustoType::Dynamic => KType::Dynamic,
-        KustoType::Guid => KType::Guid,
-    }
-}
-
 /// The tables `harrier kql ../shared/datasets` queries.
 fn load_tables(datasets: &Path) -> BTreeMap<String, InputTable> {
-    let mut tables: BTreeMap<String, InputTable> = harrier_kql_exec::defender_schemas()
-        .into_iter()
-        .map(|(name, columns)| {
-            (
-                name,
-                InputTable {
-                    columns,
-                    rows: Vec::new(),
-                    ..Default::default()
-                },
-            )
-        })
-        .collect();
-    for t in DefenderTable::all() {
-        let cols = columns(t)
-            .iter()
-            .map(|(n, k)| (n.to_string(), ktype(*k)))
-            .collect();
-        tables.insert(
-            t.name().to_string(),
-            InputTable {
-                columns: cols,
-                rows: Vec::new(),
-                ..Default::default()
-            },
-        );
-    }
+    let mut tables = harrier_kql_exec::empty_tables();
     read_paths(
         &[datasets.to_path_buf()],
         &ReadOptions::default(),
