@@ -24,6 +24,8 @@ use std::ops::Not;
 use std::rc::Rc;
 use std::sync::Arc;
 
+mod series;
+
 type Res<T> = Result<T, KqlError>;
 
 #[derive(Clone)]
@@ -1098,6 +1100,7 @@ impl<'a> Planner<'a> {
             OpKind::Render { .. } => Ok(plan),
             OpKind::Search(sr) => self.search(Some(plan), sr, op.span),
             OpKind::Evaluate(ev) => self.evaluate(plan, ev, op.span),
+            OpKind::MakeSeries { .. } => self.make_series(plan, &op.kind, op.span),
             OpKind::Invoke(call) => match &call.kind {
                 ExprKind::Call { callee, args } => {
                     let name = match &callee.kind {

@@ -340,3 +340,117 @@ fn table_builder_rows_read_as_json_rows_do() {
     assert_eq!(a, with(plain));
     assert_eq!(a.rows.len(), 7);
 }
+
+fn series_data() -> &'static str {
+    "let data = datatable(timestamp:datetime, metric:real) [
+        datetime(2016-12-31T06:00), 50, datetime(2017-01-01), 4, datetime(2017-01-02), 3,
+        datetime(2017-01-03), 4, datetime(2017-01-03T03:00), 6, datetime(2017-01-05), 8,
+        datetime(2017-01-05T13:40), 13, datetime(2017-01-06), 4, datetime(2017-01-07), 3,
+        datetime(2017-01-08), 8, datetime(2017-01-08T21:00), 8, datetime(2017-01-09), 2,
+        datetime(2017-01-09T12:00), 11, datetime(2017-01-10T05:00), 5];
+    let interval = 1d; let stime = datetime(2017-01-01); let etime = datetime(2017-01-10);
+    data"
+}
+
+fn days(from: u32, to: u32) -> Json {
+    Json::Array(
+        (from..=to)
+            .map(|d| Json::from(format!("2017-01-{d:02}T00:00:00.0000000Z")))
+            .collect(),
+    )
+}
+
+#[test]
+fn make_series_follows_the_documented_example() {
+    let t = q(&format!(
+        "{} | make-series avg(metric) on timestamp from stime to etime step interval",
+        series_data()
+    ));
+    assert_eq!(names(&t), ["avg_metric", "timestamp"]);
+    assert_eq!(t.columns[0].1, KType::Dynamic);
+    // 2016-12-31 and 2017-01-10T05:00 are outside [from, to); 2017-01-04 has no rows
+    assert_eq!(
+        rows(&t),
+        vec![vec![
+            serde_json::json!([4.0, 3.0, 5.0, 0.0, 10.5, 4.0, 3.0, 8.0, 6.5]),
+            days(1, 9)
+        ]]
+    );
+    let empty = q(&format!(
+        "{} | take 0 | make-series avg(metric) default=1.0 on timestamp from stime to etime \
+         step interval | count",
+        series_data()
+    ));
+    assert_eq!(rows(&empty), vec![vec![Json::from(0)]]);
+    let nonempty = q(&format!(
+        "{} | take 0 | make-series kind=nonempty avg(metric) default=1.0 on timestamp \
+         from stime to etime step interval",
+        series_data()
+    ));
+    assert_eq!(
+        rows(&nonempty),
+        vec![vec![Json::Array(vec![Json::from(1.0); 9]), days(1, 9)]]
+    );
+}
+
+#[test]
+fn make_series_groups_by_and_fills_defaults() {
+    // no from/to: the axis runs from bin(min) to bin(max), the same for every series
+    let t = q(
+        "datatable(t:long, k:string, x:long)[1,'a',10, 2,'a',20, 3,'a',5, 5,'b',7, 5,'b',7]
+        | make-series n=count() default=-1, s=sum(x), mn=min(x), mx=max(x), d=dcount(x)
+          on t step 2 by k
+        | sort by k asc",
+    );
+    assert_eq!(names(&t), ["k", "n", "s", "mn", "mx", "d", "t"]);
+    assert_eq!(
+        rows(&t),
+        vec![
+            vec![
+                Json::from("a"),
+                serde_json::json!([1, 2, -1]),
+                serde_json::json!([10, 25, 0]),
+                serde_json::json!([10, 5, 0]),
+                serde_json::json!([10, 20, 0]),
+                serde_json::json!([1, 2, 0]),
+                serde_json::json!([0, 2, 4]),
+            ],
+            vec![
+                Json::from("b"),
+                serde_json::json!([-1, -1, 2]),
+                serde_json::json!([0, 0, 14]),
+                serde_json::json!([0, 0, 7]),
+                serde_json::json!([0, 0, 7]),
+                serde_json::json!([0, 0, 1]),
+                serde_json::json!([0, 2, 4]),
+            ],
+        ]
+    );
+    // `to` is exclusive; `in range(start, stop, step)` bins with bin() and includes stop
+    let t =
+        q("datatable(t:long)[1, 2, 3, 4, 5, 6] | make-series c=count() on t from 1 to 5 step 2");
+    assert_eq!(
+        rows(&t),
+        vec![vec![serde_json::json!([2, 2]), serde_json::json!([1, 3])]]
+    );
+    let t = q("datatable(t:long)[1, 2, 3, 4, 5, 6] | make-series c=count() on t in range(1, 5, 2)");
+    assert_eq!(
+        rows(&t),
+        vec![vec![
+            serde_json::json!([1, 2, 2]),
+            serde_json::json!([0, 2, 4])
+        ]]
+    );
+    // timespan steps over datetimes, a series per group, mv-expand back to rows
+    let t = q("datatable(at:datetime)[datetime(2024-01-01T00:10), datetime(2024-01-01T02:00)]
+        | make-series c=count() on at from datetime(2024-01-01) to datetime(2024-01-01T03:00) step 1h
+        | mv-expand c to typeof(long), at to typeof(datetime)
+        | where c > 0 | project at");
+    assert_eq!(
+        rows(&t),
+        vec![
+            vec![Json::from("2024-01-01T00:00:00.0000000Z")],
+            vec![Json::from("2024-01-01T02:00:00.0000000Z")]
+        ]
+    );
+}
