@@ -24,6 +24,7 @@ use std::ops::Not;
 use std::rc::Rc;
 use std::sync::Arc;
 
+mod ipv4;
 mod series;
 
 type Res<T> = Result<T, KqlError>;
@@ -1291,6 +1292,9 @@ impl<'a> Planner<'a> {
                 &args[0].value,
                 ev.schema.as_ref().map(|(c, _)| c.as_slice()),
             );
+        }
+        if name == "ipv4_lookup" {
+            return self.ipv4_lookup(plan, &args, span);
         }
         if name != "bag_unpack" {
             return Err(err(

@@ -454,3 +454,70 @@ fn make_series_groups_by_and_fills_defaults() {
         ]
     );
 }
+
+const IP_DATA: &str = r#"let IP_Data = datatable(network:string, continent_code:string, country:string) [
+    "5.8.0.0/19", "EU", "Russia",
+    "2.20.183.0/24", "EU", "United Kingdom",
+    "46.36.200.51/32", "OC", "Cook Islands",
+    "10.0.0.0/8", "XX", "Private"];
+let IPs = datatable(ip:string, n:long) ['2.20.183.12', 1, '5.8.1.2', 2, '192.165.12.17', 3];
+"#;
+
+#[test]
+fn ipv4_lookup_joins_on_ranges() {
+    let t = q(&format!(
+        "{IP_DATA} IPs | evaluate ipv4_lookup(IP_Data, ip, network) | sort by n asc"
+    ));
+    assert_eq!(
+        names(&t),
+        ["ip", "n", "network", "continent_code", "country"]
+    );
+    assert_eq!(
+        rows(&t),
+        vec![
+            vec![
+                Json::from("2.20.183.12"),
+                Json::from(1),
+                Json::from("2.20.183.0/24"),
+                Json::from("EU"),
+                Json::from("United Kingdom")
+            ],
+            vec![
+                Json::from("5.8.1.2"),
+                Json::from(2),
+                Json::from("5.8.0.0/19"),
+                Json::from("EU"),
+                Json::from("Russia")
+            ],
+        ]
+    );
+    let t = q(&format!(
+        "{IP_DATA} IPs | evaluate ipv4_lookup(IP_Data, ip, network, return_unmatched = true)
+         | where n == 3"
+    ));
+    assert_eq!(
+        rows(&t),
+        vec![vec![
+            Json::from("192.165.12.17"),
+            Json::from(3),
+            Json::from(""),
+            Json::from(""),
+            Json::from("")
+        ]]
+    );
+    // extra keys must be equal too, and appear once
+    let t = q(r#"let L = datatable(net:string, site:string, tag:string)
+            ["10.0.0.0/8", "a", "A", "10.0.0.0/8", "b", "B"];
+        datatable(ip:string, site:string)["10.1.2.3", "b", "10.1.2.4", "c"]
+        | evaluate ipv4_lookup(L, ip, net, site)"#);
+    assert_eq!(names(&t), ["ip", "site", "net", "tag"]);
+    assert_eq!(
+        rows(&t),
+        vec![vec![
+            Json::from("10.1.2.3"),
+            Json::from("b"),
+            Json::from("10.0.0.0/8"),
+            Json::from("B")
+        ]]
+    );
+}
