@@ -24,6 +24,7 @@ use std::ops::Not;
 use std::rc::Rc;
 use std::sync::Arc;
 
+mod external;
 mod ipv4;
 mod series;
 
@@ -662,21 +663,11 @@ impl<'a> Planner<'a> {
             SourceKind::Union(u) => self.union(None, u, s.span),
             SourceKind::Evaluate(_) => Err(err(s.span, "`evaluate` plugins are not supported")),
             SourceKind::Search(sr) => self.search(None, sr, s.span),
-            SourceKind::Externaldata { uris, .. } => {
-                for u in uris {
-                    if let ExprKind::Literal(Literal::String { value, .. }) = &u.kind {
-                        let lower = value.to_ascii_lowercase();
-                        if lower.contains("://") && !lower.starts_with("file://") {
-                            return Err(err(
-                                u.span,
-                                "`externaldata` from a URL is not supported: Harrier never \
-                                 reaches the network",
-                            ));
-                        }
-                    }
-                }
-                Err(err(s.span, "`externaldata` is not supported"))
-            }
+            SourceKind::Externaldata {
+                columns,
+                uris,
+                with,
+            } => self.externaldata(columns, uris, with, s.span),
         }
     }
 

@@ -521,3 +521,47 @@ fn ipv4_lookup_joins_on_ranges() {
         ]]
     );
 }
+
+#[test]
+fn externaldata_reads_local_files() {
+    let dir = std::env::temp_dir().join(format!("harrier-kql-ext-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let csv = dir.join("iocs.csv");
+    std::fs::write(&csv, "sha1,score,seen\nabc,5,2024-01-02\n\"d,e\",7,\n").expect("write");
+    let json = dir.join("iocs.json");
+    std::fs::write(
+        &json,
+        "{\"sha1\": \"abc\", \"score\": 5}\n{\"sha1\": \"x\"}\n",
+    )
+    .expect("write");
+    let src = format!(
+        r#"externaldata (sha1:string, score:long, seen:datetime) [@"{}"]
+           with (format="csv", ignoreFirstRecord=true)"#,
+        csv.display()
+    );
+    let t = q(&src);
+    assert_eq!(
+        rows(&t),
+        vec![
+            vec![
+                Json::from("abc"),
+                Json::from(5),
+                Json::from("2024-01-02T00:00:00.0000000Z")
+            ],
+            vec![Json::from("d,e"), Json::from(7), Json::Null],
+        ]
+    );
+    let src = format!(
+        r#"externaldata (sha1:string, score:long) ["file://{}"] with (format="multijson")
+           | summarize sum(score), count()"#,
+        json.display()
+    );
+    assert_eq!(rows(&q(&src)), vec![vec![Json::from(5), Json::from(2)]]);
+    let missing = format!(
+        r#"externaldata (a:string) [@"{}"]"#,
+        dir.join("absent.csv").display()
+    );
+    let e = run(&missing, &BTreeMap::new(), now()).expect_err("no such file");
+    assert!(e.message.contains("cannot read"), "{}", e.message);
+    let _ = std::fs::remove_dir_all(&dir);
+}
