@@ -26,6 +26,7 @@ use std::sync::Arc;
 
 mod external;
 mod ipv4;
+mod scan;
 mod series;
 
 type Res<T> = Result<T, KqlError>;
@@ -1093,6 +1094,7 @@ impl<'a> Planner<'a> {
             OpKind::Search(sr) => self.search(Some(plan), sr, op.span),
             OpKind::Evaluate(ev) => self.evaluate(plan, ev, op.span),
             OpKind::MakeSeries { .. } => self.make_series(plan, &op.kind, op.span),
+            OpKind::Scan { .. } => self.scan(plan, &op.kind, op.span),
             OpKind::Invoke(call) => match &call.kind {
                 ExprKind::Call { callee, args } => {
                     let name = match &callee.kind {

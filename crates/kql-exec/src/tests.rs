@@ -565,3 +565,108 @@ fn externaldata_reads_local_files() {
     assert!(e.message.contains("cannot read"), "{}", e.message);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn scan_cumulative_sums_and_fill_forward() {
+    let t = q("range x from 1 to 5 step 1 | extend y = 2 * x
+        | scan declare (cumulative_x:long=0, cumulative_y:long=0) with (
+            step s1: true => cumulative_x = iff(s1.cumulative_x >= 10, x, x + s1.cumulative_x),
+                             cumulative_y = iff(s1.cumulative_y >= 10, y, y + s1.cumulative_y);
+        )");
+    assert_eq!(names(&t), ["x", "y", "cumulative_x", "cumulative_y"]);
+    let got: Vec<Vec<i64>> = rows(&t)
+        .iter()
+        .map(|r| r.iter().map(|c| c.as_i64().unwrap_or(-1)).collect())
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            vec![1, 2, 1, 2],
+            vec![2, 4, 3, 6],
+            vec![3, 6, 6, 12],
+            vec![4, 8, 10, 8],
+            vec![5, 10, 5, 18]
+        ]
+    );
+    let t = q(
+        r#"datatable (Ts: timespan, Event: string) [0m, "A", 1m, "", 2m, "B", 3m, ""]
+        | sort by Ts asc
+        | scan declare (Event_filled: string="") with (
+            step s1: true => Event_filled = iff(isempty(Event), s1.Event_filled, Event);
+        ) | project Event_filled"#,
+    );
+    assert_eq!(
+        rows(&t),
+        vec![
+            vec![Json::from("A")],
+            vec![Json::from("A")],
+            vec![Json::from("B")],
+            vec![Json::from("B")]
+        ]
+    );
+}
+
+#[test]
+fn scan_sequences_get_match_ids() {
+    // sessions: a session ends 30 minutes after its first event (endSession outputs nothing)
+    let t = q(r#"datatable (Ts: timespan, Event: string)
+            [0m, "A", 1m, "A", 2m, "B", 32m, "B", 36m, "C", 75m, "A"]
+        | sort by Ts asc
+        | scan with_match_id=session_id declare (sessionStart: timespan) with (
+            step inSession: true => sessionStart = iff(isnull(inSession.sessionStart), Ts, inSession.sessionStart);
+            step endSession output=none: Ts - inSession.sessionStart > 30m;
+        ) | project Ts, sessionStart, session_id"#);
+    let cell = |s: &str| Json::from(s);
+    assert_eq!(
+        rows(&t),
+        vec![
+            vec![cell("00:00:00"), cell("00:00:00"), Json::from(0)],
+            vec![cell("00:01:00"), cell("00:00:00"), Json::from(0)],
+            vec![cell("00:02:00"), cell("00:00:00"), Json::from(0)],
+            vec![cell("00:32:00"), cell("00:32:00"), Json::from(1)],
+            vec![cell("00:36:00"), cell("00:32:00"), Json::from(1)],
+            vec![cell("01:15:00"), cell("01:15:00"), Json::from(2)],
+        ]
+    );
+    // events between Start and Stop within 5 minutes: records are promoted step to step
+    let t = q(
+        r#"datatable (Ts: timespan, Event: string) [0m, "A", 1m, "Start", 2m, "B",
+            3m, "D", 4m, "Stop", 6m, "C", 8m, "Start", 11m, "E", 12m, "Stop"]
+        | sort by Ts asc
+        | scan with_match_id=m_id with_step_name=s with (
+            step s1: Event == "Start";
+            step s2: Event != "Start" and Event != "Stop" and Ts - s1.Ts <= 5m;
+            step s3: Event == "Stop" and Ts - s1.Ts <= 5m;
+        ) | project Event, m_id, s"#,
+    );
+    let got: Vec<(String, i64, String)> = rows(&t)
+        .iter()
+        .map(|r| {
+            (
+                r[0].as_str().unwrap_or_default().to_string(),
+                r[1].as_i64().unwrap_or(-1),
+                r[2].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, i64, String)> = [
+        ("Start", 0, "s1"),
+        ("B", 0, "s2"),
+        ("D", 0, "s2"),
+        ("Stop", 0, "s3"),
+        ("Start", 1, "s1"),
+        ("E", 1, "s2"),
+        ("Stop", 1, "s3"),
+    ]
+    .iter()
+    .map(|(e, i, s)| (e.to_string(), *i, s.to_string()))
+    .collect();
+    assert_eq!(got, want);
+    let e = run(
+        "range x from 1 to 2 step 1 | scan with (step s1 output=last: true;)",
+        &BTreeMap::new(),
+        now(),
+    )
+    .expect_err("output=last");
+    assert!(e.message.contains("output=last"), "{}", e.message);
+}
