@@ -30,7 +30,7 @@ use std::time::Instant;
 /// Queries over Device* tables (see the module docs), queries that parse, queries that run.
 const DEVICE_TOTAL: usize = 476;
 const DEVICE_PARSED: usize = 471;
-const DEVICE_RAN: usize = 374;
+const DEVICE_RAN: usize = 381;
 
 fn shared_dir() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
@@ -190,7 +190,9 @@ fn device_queries_parse_and_run() {
     assert!(!groups.contains_key("panic"), "queries panicked");
     assert_eq!(total, DEVICE_TOTAL, "Device* query count changed");
     assert_eq!(parsed, DEVICE_PARSED, "parse count changed: update the pin");
-    // The goal is 80% (381); 374 (78.6%) run today. 75 of the others read threat
-    // feeds with `externaldata` from URLs, which Harrier refuses, and 8 need GeoIP data.
+    // The goal was 80% (381), which 381 meet. Of the other 90 that parse, 75 read threat
+    // feeds with `externaldata` from URLs (Harrier never reaches the network), 10 need
+    // GeoIP data, 3 name columns their own query never defines, 2 use
+    // `series_decompose_anomalies`.
     assert_eq!(ran, DEVICE_RAN, "run count changed: update the pin");
 }
