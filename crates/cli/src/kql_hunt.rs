@@ -38,13 +38,13 @@
 //! [`KqlHunt::observe`] to a row's string values, which keeps memory to the rows the
 //! rules can use.
 
-use crate::cmd::kql::empty_tables;
 use chrono::{DateTime, Utc};
 use harrier_event::Event;
 use harrier_kql::ast::{
     BinaryOp, DynValue, Expr, ExprKind, ListOp, Literal, OpKind, Span, StatementKind,
 };
 use harrier_kql::lexer::TokenKind;
+use harrier_kql_exec::empty_tables;
 use harrier_kql_exec::{InputTable, KType};
 use harrier_rules::alert::{build_row_alert, AlertContext};
 use harrier_rules::{Rule, RuleProblem};

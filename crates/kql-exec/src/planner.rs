@@ -24,6 +24,11 @@ use std::ops::Not;
 use std::rc::Rc;
 use std::sync::Arc;
 
+mod external;
+mod ipv4;
+mod scan;
+mod series;
+
 type Res<T> = Result<T, KqlError>;
 
 #[derive(Clone)]
@@ -659,21 +664,11 @@ impl<'a> Planner<'a> {
             SourceKind::Union(u) => self.union(None, u, s.span),
             SourceKind::Evaluate(_) => Err(err(s.span, "`evaluate` plugins are not supported")),
             SourceKind::Search(sr) => self.search(None, sr, s.span),
-            SourceKind::Externaldata { uris, .. } => {
-                for u in uris {
-                    if let ExprKind::Literal(Literal::String { value, .. }) = &u.kind {
-                        let lower = value.to_ascii_lowercase();
-                        if lower.contains("://") && !lower.starts_with("file://") {
-                            return Err(err(
-                                u.span,
-                                "`externaldata` from a URL is not supported: Harrier never \
-                                 reaches the network",
-                            ));
-                        }
-                    }
-                }
-                Err(err(s.span, "`externaldata` is not supported"))
-            }
+            SourceKind::Externaldata {
+                columns,
+                uris,
+                with,
+            } => self.externaldata(columns, uris, with, s.span),
         }
     }
 
@@ -1098,6 +1093,8 @@ impl<'a> Planner<'a> {
             OpKind::Render { .. } => Ok(plan),
             OpKind::Search(sr) => self.search(Some(plan), sr, op.span),
             OpKind::Evaluate(ev) => self.evaluate(plan, ev, op.span),
+            OpKind::MakeSeries { .. } => self.make_series(plan, &op.kind, op.span),
+            OpKind::Scan { .. } => self.scan(plan, &op.kind, op.span),
             OpKind::Invoke(call) => match &call.kind {
                 ExprKind::Call { callee, args } => {
                     let name = match &callee.kind {
@@ -1288,6 +1285,9 @@ impl<'a> Planner<'a> {
                 &args[0].value,
                 ev.schema.as_ref().map(|(c, _)| c.as_slice()),
             );
+        }
+        if name == "ipv4_lookup" {
+            return self.ipv4_lookup(plan, &args, span);
         }
         if name != "bag_unpack" {
             return Err(err(

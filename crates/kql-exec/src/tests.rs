@@ -340,3 +340,333 @@ fn table_builder_rows_read_as_json_rows_do() {
     assert_eq!(a, with(plain));
     assert_eq!(a.rows.len(), 7);
 }
+
+fn series_data() -> &'static str {
+    "let data = datatable(timestamp:datetime, metric:real) [
+        datetime(2016-12-31T06:00), 50, datetime(2017-01-01), 4, datetime(2017-01-02), 3,
+        datetime(2017-01-03), 4, datetime(2017-01-03T03:00), 6, datetime(2017-01-05), 8,
+        datetime(2017-01-05T13:40), 13, datetime(2017-01-06), 4, datetime(2017-01-07), 3,
+        datetime(2017-01-08), 8, datetime(2017-01-08T21:00), 8, datetime(2017-01-09), 2,
+        datetime(2017-01-09T12:00), 11, datetime(2017-01-10T05:00), 5];
+    let interval = 1d; let stime = datetime(2017-01-01); let etime = datetime(2017-01-10);
+    data"
+}
+
+fn days(from: u32, to: u32) -> Json {
+    Json::Array(
+        (from..=to)
+            .map(|d| Json::from(format!("2017-01-{d:02}T00:00:00.0000000Z")))
+            .collect(),
+    )
+}
+
+#[test]
+fn make_series_follows_the_documented_example() {
+    let t = q(&format!(
+        "{} | make-series avg(metric) on timestamp from stime to etime step interval",
+        series_data()
+    ));
+    assert_eq!(names(&t), ["avg_metric", "timestamp"]);
+    assert_eq!(t.columns[0].1, KType::Dynamic);
+    // 2016-12-31 and 2017-01-10T05:00 are outside [from, to); 2017-01-04 has no rows
+    assert_eq!(
+        rows(&t),
+        vec![vec![
+            serde_json::json!([4.0, 3.0, 5.0, 0.0, 10.5, 4.0, 3.0, 8.0, 6.5]),
+            days(1, 9)
+        ]]
+    );
+    let empty = q(&format!(
+        "{} | take 0 | make-series avg(metric) default=1.0 on timestamp from stime to etime \
+         step interval | count",
+        series_data()
+    ));
+    assert_eq!(rows(&empty), vec![vec![Json::from(0)]]);
+    let nonempty = q(&format!(
+        "{} | take 0 | make-series kind=nonempty avg(metric) default=1.0 on timestamp \
+         from stime to etime step interval",
+        series_data()
+    ));
+    assert_eq!(
+        rows(&nonempty),
+        vec![vec![Json::Array(vec![Json::from(1.0); 9]), days(1, 9)]]
+    );
+}
+
+#[test]
+fn make_series_groups_by_and_fills_defaults() {
+    // no from/to: the axis runs from bin(min) to bin(max), the same for every series
+    let t = q(
+        "datatable(t:long, k:string, x:long)[1,'a',10, 2,'a',20, 3,'a',5, 5,'b',7, 5,'b',7]
+        | make-series n=count() default=-1, s=sum(x), mn=min(x), mx=max(x), d=dcount(x)
+          on t step 2 by k
+        | sort by k asc",
+    );
+    assert_eq!(names(&t), ["k", "n", "s", "mn", "mx", "d", "t"]);
+    assert_eq!(
+        rows(&t),
+        vec![
+            vec![
+                Json::from("a"),
+                serde_json::json!([1, 2, -1]),
+                serde_json::json!([10, 25, 0]),
+                serde_json::json!([10, 5, 0]),
+                serde_json::json!([10, 20, 0]),
+                serde_json::json!([1, 2, 0]),
+                serde_json::json!([0, 2, 4]),
+            ],
+            vec![
+                Json::from("b"),
+                serde_json::json!([-1, -1, 2]),
+                serde_json::json!([0, 0, 14]),
+                serde_json::json!([0, 0, 7]),
+                serde_json::json!([0, 0, 7]),
+                serde_json::json!([0, 0, 1]),
+                serde_json::json!([0, 2, 4]),
+            ],
+        ]
+    );
+    // `to` is exclusive; `in range(start, stop, step)` bins with bin() and includes stop
+    let t =
+        q("datatable(t:long)[1, 2, 3, 4, 5, 6] | make-series c=count() on t from 1 to 5 step 2");
+    assert_eq!(
+        rows(&t),
+        vec![vec![serde_json::json!([2, 2]), serde_json::json!([1, 3])]]
+    );
+    let t = q("datatable(t:long)[1, 2, 3, 4, 5, 6] | make-series c=count() on t in range(1, 5, 2)");
+    assert_eq!(
+        rows(&t),
+        vec![vec![
+            serde_json::json!([1, 2, 2]),
+            serde_json::json!([0, 2, 4])
+        ]]
+    );
+    // timespan steps over datetimes, a series per group, mv-expand back to rows
+    let t = q("datatable(at:datetime)[datetime(2024-01-01T00:10), datetime(2024-01-01T02:00)]
+        | make-series c=count() on at from datetime(2024-01-01) to datetime(2024-01-01T03:00) step 1h
+        | mv-expand c to typeof(long), at to typeof(datetime)
+        | where c > 0 | project at");
+    assert_eq!(
+        rows(&t),
+        vec![
+            vec![Json::from("2024-01-01T00:00:00.0000000Z")],
+            vec![Json::from("2024-01-01T02:00:00.0000000Z")]
+        ]
+    );
+}
+
+const IP_DATA: &str = r#"let IP_Data = datatable(network:string, continent_code:string, country:string) [
+    "5.8.0.0/19", "EU", "Russia",
+    "2.20.183.0/24", "EU", "United Kingdom",
+    "46.36.200.51/32", "OC", "Cook Islands",
+    "10.0.0.0/8", "XX", "Private"];
+let IPs = datatable(ip:string, n:long) ['2.20.183.12', 1, '5.8.1.2', 2, '192.165.12.17', 3];
+"#;
+
+#[test]
+fn ipv4_lookup_joins_on_ranges() {
+    let t = q(&format!(
+        "{IP_DATA} IPs | evaluate ipv4_lookup(IP_Data, ip, network) | sort by n asc"
+    ));
+    assert_eq!(
+        names(&t),
+        ["ip", "n", "network", "continent_code", "country"]
+    );
+    assert_eq!(
+        rows(&t),
+        vec![
+            vec![
+                Json::from("2.20.183.12"),
+                Json::from(1),
+                Json::from("2.20.183.0/24"),
+                Json::from("EU"),
+                Json::from("United Kingdom")
+            ],
+            vec![
+                Json::from("5.8.1.2"),
+                Json::from(2),
+                Json::from("5.8.0.0/19"),
+                Json::from("EU"),
+                Json::from("Russia")
+            ],
+        ]
+    );
+    let t = q(&format!(
+        "{IP_DATA} IPs | evaluate ipv4_lookup(IP_Data, ip, network, return_unmatched = true)
+         | where n == 3"
+    ));
+    assert_eq!(
+        rows(&t),
+        vec![vec![
+            Json::from("192.165.12.17"),
+            Json::from(3),
+            Json::from(""),
+            Json::from(""),
+            Json::from("")
+        ]]
+    );
+    // extra keys must be equal too, and appear once
+    let t = q(r#"let L = datatable(net:string, site:string, tag:string)
+            ["10.0.0.0/8", "a", "A", "10.0.0.0/8", "b", "B"];
+        datatable(ip:string, site:string)["10.1.2.3", "b", "10.1.2.4", "c"]
+        | evaluate ipv4_lookup(L, ip, net, site)"#);
+    assert_eq!(names(&t), ["ip", "site", "net", "tag"]);
+    assert_eq!(
+        rows(&t),
+        vec![vec![
+            Json::from("10.1.2.3"),
+            Json::from("b"),
+            Json::from("10.0.0.0/8"),
+            Json::from("B")
+        ]]
+    );
+}
+
+#[test]
+fn externaldata_reads_local_files() {
+    let dir = std::env::temp_dir().join(format!("harrier-kql-ext-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let csv = dir.join("iocs.csv");
+    std::fs::write(&csv, "sha1,score,seen\nabc,5,2024-01-02\n\"d,e\",7,\n").expect("write");
+    let json = dir.join("iocs.json");
+    std::fs::write(
+        &json,
+        "{\"sha1\": \"abc\", \"score\": 5}\n{\"sha1\": \"x\"}\n",
+    )
+    .expect("write");
+    let src = format!(
+        r#"externaldata (sha1:string, score:long, seen:datetime) [@"{}"]
+           with (format="csv", ignoreFirstRecord=true)"#,
+        csv.display()
+    );
+    let t = q(&src);
+    assert_eq!(
+        rows(&t),
+        vec![
+            vec![
+                Json::from("abc"),
+                Json::from(5),
+                Json::from("2024-01-02T00:00:00.0000000Z")
+            ],
+            vec![Json::from("d,e"), Json::from(7), Json::Null],
+        ]
+    );
+    let src = format!(
+        r#"externaldata (sha1:string, score:long) ["file://{}"] with (format="multijson")
+           | summarize sum(score), count()"#,
+        json.display()
+    );
+    assert_eq!(rows(&q(&src)), vec![vec![Json::from(5), Json::from(2)]]);
+    let missing = format!(
+        r#"externaldata (a:string) [@"{}"]"#,
+        dir.join("absent.csv").display()
+    );
+    let e = run(&missing, &BTreeMap::new(), now()).expect_err("no such file");
+    assert!(e.message.contains("cannot read"), "{}", e.message);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn scan_cumulative_sums_and_fill_forward() {
+    let t = q("range x from 1 to 5 step 1 | extend y = 2 * x
+        | scan declare (cumulative_x:long=0, cumulative_y:long=0) with (
+            step s1: true => cumulative_x = iff(s1.cumulative_x >= 10, x, x + s1.cumulative_x),
+                             cumulative_y = iff(s1.cumulative_y >= 10, y, y + s1.cumulative_y);
+        )");
+    assert_eq!(names(&t), ["x", "y", "cumulative_x", "cumulative_y"]);
+    let got: Vec<Vec<i64>> = rows(&t)
+        .iter()
+        .map(|r| r.iter().map(|c| c.as_i64().unwrap_or(-1)).collect())
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            vec![1, 2, 1, 2],
+            vec![2, 4, 3, 6],
+            vec![3, 6, 6, 12],
+            vec![4, 8, 10, 8],
+            vec![5, 10, 5, 18]
+        ]
+    );
+    let t = q(
+        r#"datatable (Ts: timespan, Event: string) [0m, "A", 1m, "", 2m, "B", 3m, ""]
+        | sort by Ts asc
+        | scan declare (Event_filled: string="") with (
+            step s1: true => Event_filled = iff(isempty(Event), s1.Event_filled, Event);
+        ) | project Event_filled"#,
+    );
+    assert_eq!(
+        rows(&t),
+        vec![
+            vec![Json::from("A")],
+            vec![Json::from("A")],
+            vec![Json::from("B")],
+            vec![Json::from("B")]
+        ]
+    );
+}
+
+#[test]
+fn scan_sequences_get_match_ids() {
+    // sessions: a session ends 30 minutes after its first event (endSession outputs nothing)
+    let t = q(r#"datatable (Ts: timespan, Event: string)
+            [0m, "A", 1m, "A", 2m, "B", 32m, "B", 36m, "C", 75m, "A"]
+        | sort by Ts asc
+        | scan with_match_id=session_id declare (sessionStart: timespan) with (
+            step inSession: true => sessionStart = iff(isnull(inSession.sessionStart), Ts, inSession.sessionStart);
+            step endSession output=none: Ts - inSession.sessionStart > 30m;
+        ) | project Ts, sessionStart, session_id"#);
+    let cell = |s: &str| Json::from(s);
+    assert_eq!(
+        rows(&t),
+        vec![
+            vec![cell("00:00:00"), cell("00:00:00"), Json::from(0)],
+            vec![cell("00:01:00"), cell("00:00:00"), Json::from(0)],
+            vec![cell("00:02:00"), cell("00:00:00"), Json::from(0)],
+            vec![cell("00:32:00"), cell("00:32:00"), Json::from(1)],
+            vec![cell("00:36:00"), cell("00:32:00"), Json::from(1)],
+            vec![cell("01:15:00"), cell("01:15:00"), Json::from(2)],
+        ]
+    );
+    // events between Start and Stop within 5 minutes: records are promoted step to step
+    let t = q(
+        r#"datatable (Ts: timespan, Event: string) [0m, "A", 1m, "Start", 2m, "B",
+            3m, "D", 4m, "Stop", 6m, "C", 8m, "Start", 11m, "E", 12m, "Stop"]
+        | sort by Ts asc
+        | scan with_match_id=m_id with_step_name=s with (
+            step s1: Event == "Start";
+            step s2: Event != "Start" and Event != "Stop" and Ts - s1.Ts <= 5m;
+            step s3: Event == "Stop" and Ts - s1.Ts <= 5m;
+        ) | project Event, m_id, s"#,
+    );
+    let got: Vec<(String, i64, String)> = rows(&t)
+        .iter()
+        .map(|r| {
+            (
+                r[0].as_str().unwrap_or_default().to_string(),
+                r[1].as_i64().unwrap_or(-1),
+                r[2].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, i64, String)> = [
+        ("Start", 0, "s1"),
+        ("B", 0, "s2"),
+        ("D", 0, "s2"),
+        ("Stop", 0, "s3"),
+        ("Start", 1, "s1"),
+        ("E", 1, "s2"),
+        ("Stop", 1, "s3"),
+    ]
+    .iter()
+    .map(|(e, i, s)| (e.to_string(), *i, s.to_string()))
+    .collect();
+    assert_eq!(got, want);
+    let e = run(
+        "range x from 1 to 2 step 1 | scan with (step s1 output=last: true;)",
+        &BTreeMap::new(),
+        now(),
+    )
+    .expect_err("output=last");
+    assert!(e.message.contains("output=last"), "{}", e.message);
+}

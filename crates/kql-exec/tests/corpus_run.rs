@@ -15,13 +15,13 @@
 //! **The tables.** Every event under `../shared/datasets/` that `harrier_sources` maps onto
 //! a Defender table (EVTX Sysmon/Security, ECS documents, Defender exports) becomes a row,
 //! read once for the whole test; the Defender tables Harrier cannot fill from events are
-//! present empty with their documented schema ([`harrier_kql_exec::defender_schemas`]), as
-//! in `harrier kql`. `now()` is pinned so that the figures do not change with the clock.
+//! present empty with their documented schema ([`harrier_kql_exec::empty_tables`]), as in
+//! `harrier kql`. `now()` is pinned so that the figures do not change with the clock.
 //!
 //! Skipped, with a message, when `../shared` is absent.
 
-use harrier_kql_exec::{InputTable, KType};
-use harrier_sources::{columns, read_paths, to_defender, DefenderTable, KustoType, ReadOptions};
+use harrier_kql_exec::InputTable;
+use harrier_sources::{read_paths, to_defender, ReadOptions};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -30,7 +30,7 @@ use std::time::Instant;
 /// Queries over Device* tables (see the module docs), queries that parse, queries that run.
 const DEVICE_TOTAL: usize = 476;
 const DEVICE_PARSED: usize = 471;
-const DEVICE_RAN: usize = 374;
+const DEVICE_RAN: usize = 381;
 
 fn shared_dir() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
@@ -64,49 +64,9 @@ fn references_device_table(src: &str) -> bool {
     re.is_match(src)
 }
 
-fn ktype(t: KustoType) -> KType {
-    match t {
-        KustoType::String => KType::String,
-        KustoType::Long => KType::Long,
-        KustoType::Int => KType::Int,
-        KustoType::Real => KType::Real,
-        KustoType::Bool => KType::Bool,
-        KustoType::DateTime => KType::DateTime,
-        KustoType::TimeSpan => KType::TimeSpan,
-        KustoType::Dynamic => KType::Dynamic,
-        KustoType::Guid => KType::Guid,
-    }
-}
-
 /// The tables `harrier kql ../shared/datasets` queries.
 fn load_tables(datasets: &Path) -> BTreeMap<String, InputTable> {
-    let mut tables: BTreeMap<String, InputTable> = harrier_kql_exec::defender_schemas()
-        .into_iter()
-        .map(|(name, columns)| {
-            (
-                name,
-                InputTable {
-                    columns,
-                    rows: Vec::new(),
-                    ..Default::default()
-                },
-            )
-        })
-        .collect();
-    for t in DefenderTable::all() {
-        let cols = columns(t)
-            .iter()
-            .map(|(n, k)| (n.to_string(), ktype(*k)))
-            .collect();
-        tables.insert(
-            t.name().to_string(),
-            InputTable {
-                columns: cols,
-                rows: Vec::new(),
-                ..Default::default()
-            },
-        );
-    }
+    let mut tables = harrier_kql_exec::empty_tables();
     read_paths(
         &[datasets.to_path_buf()],
         &ReadOptions::default(),
@@ -230,7 +190,9 @@ fn device_queries_parse_and_run() {
     assert!(!groups.contains_key("panic"), "queries panicked");
     assert_eq!(total, DEVICE_TOTAL, "Device* query count changed");
     assert_eq!(parsed, DEVICE_PARSED, "parse count changed: update the pin");
-    // The goal is 80% (381); 374 (78.6%) run today. 75 of the others read threat
-    // feeds with `externaldata` from URLs, which Harrier refuses, and 8 need GeoIP data.
+    // The goal was 80% (381), which 381 meet. Of the other 90 that parse, 75 read threat
+    // feeds with `externaldata` from URLs (Harrier never reaches the network), 10 need
+    // GeoIP data, 3 name columns their own query never defines, 2 use
+    // `series_decompose_anomalies`.
     assert_eq!(ran, DEVICE_RAN, "run count changed: update the pin");
 }

@@ -180,6 +180,18 @@ const DEVICE_PROCESS_EVENTS: &[(&str, KustoType)] = &[
     ("ReportId", K::Long),
     ("AppGuardContainerId", K::String),
     ("AdditionalFields", K::Dynamic),
+    // RDP session block. Sysmon and ECS events do not say whether a process ran in a
+    // remote desktop session, so rows mapped from them leave these columns absent: the
+    // strings read as "", the bools and session ids as null (not `false`, which would
+    // claim a local session); Defender exports carry them through.
+    ("InitiatingProcessSessionId", K::Long),
+    ("IsInitiatingProcessRemoteSession", K::Bool),
+    ("InitiatingProcessRemoteSessionDeviceName", K::String),
+    ("InitiatingProcessRemoteSessionIP", K::String),
+    ("CreatedProcessSessionId", K::Long),
+    ("IsProcessRemoteSession", K::Bool),
+    ("ProcessRemoteSessionDeviceName", K::String),
+    ("ProcessRemoteSessionIP", K::String),
     ("TimeGenerated", K::DateTime),
     ("TenantId", K::String),
     ("Type", K::String),
@@ -384,6 +396,12 @@ const DEVICE_IMAGE_LOAD_EVENTS: &[(&str, KustoType)] = &[
     ("InitiatingProcessParentCreationTime", K::DateTime),
     ("ReportId", K::Long),
     ("AppGuardContainerId", K::String),
+    // RDP session block; absent in rows mapped from Sysmon/ECS, which cannot know it
+    // (see DEVICE_PROCESS_EVENTS)
+    ("InitiatingProcessSessionId", K::Long),
+    ("IsInitiatingProcessRemoteSession", K::Bool),
+    ("InitiatingProcessRemoteSessionDeviceName", K::String),
+    ("InitiatingProcessRemoteSessionIP", K::String),
     ("TimeGenerated", K::DateTime),
     ("TenantId", K::String),
     ("Type", K::String),
@@ -1596,6 +1614,41 @@ mod tests {
             column_type(DefenderTable::DeviceNetworkEvents, "RemotePort"),
             Some(KustoType::Int)
         );
+    }
+
+    #[test]
+    fn rdp_session_columns() {
+        use DefenderTable as T;
+        let block = [
+            ("InitiatingProcessSessionId", KustoType::Long),
+            ("IsInitiatingProcessRemoteSession", KustoType::Bool),
+            (
+                "InitiatingProcessRemoteSessionDeviceName",
+                KustoType::String,
+            ),
+            ("InitiatingProcessRemoteSessionIP", KustoType::String),
+        ];
+        for t in [
+            T::DeviceProcessEvents,
+            T::DeviceImageLoadEvents,
+            T::DeviceNetworkEvents,
+            T::DeviceFileEvents,
+            T::DeviceRegistryEvents,
+            T::DeviceEvents,
+        ] {
+            for (c, k) in block {
+                assert_eq!(column_type(t, c), Some(k), "{}.{c}", t.name());
+            }
+        }
+        for (c, k) in [
+            ("CreatedProcessSessionId", KustoType::Long),
+            ("IsProcessRemoteSession", KustoType::Bool),
+            ("ProcessRemoteSessionDeviceName", KustoType::String),
+            ("ProcessRemoteSessionIP", KustoType::String),
+        ] {
+            assert_eq!(column_type(T::DeviceProcessEvents, c), Some(k), "{c}");
+            assert_eq!(column_type(T::DeviceImageLoadEvents, c), None, "{c}");
+        }
     }
 
     #[test]

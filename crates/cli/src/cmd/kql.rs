@@ -3,8 +3,8 @@
 
 use anyhow::{Context, Result};
 use clap::ValueEnum;
-use harrier_kql_exec::{InputTable, KType, ResultTable, TableBuilder};
-use harrier_sources::{columns, read_paths, to_defender, DefenderTable, KustoType, ReadOptions};
+use harrier_kql_exec::{empty_tables, InputTable, ResultTable, TableBuilder};
+use harrier_sources::{read_paths, to_defender, DefenderTable, ReadOptions};
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -35,58 +35,6 @@ pub struct Args {
     query: String,
     /// Event files or directories (EVTX, NDJSON, JSON, CSV; Defender exports); `-` for stdin
     paths: Vec<String>,
-}
-
-pub(crate) fn ktype(t: KustoType) -> KType {
-    match t {
-        KustoType::String => KType::String,
-        KustoType::Long => KType::Long,
-        KustoType::Int => KType::Int,
-        KustoType::Real => KType::Real,
-        KustoType::Bool => KType::Bool,
-        KustoType::DateTime => KType::DateTime,
-        KustoType::TimeSpan => KType::TimeSpan,
-        KustoType::Dynamic => KType::Dynamic,
-        KustoType::Guid => KType::Guid,
-    }
-}
-
-/// The Defender tables with their columns and no rows: the six Harrier fills from events,
-/// and the documented ones it cannot fill (`DeviceInfo`, `DeviceLogonEvents`, `DeviceTvm…`,
-/// e-mail and identity tables), which stay empty.
-pub(crate) fn empty_tables() -> BTreeMap<String, InputTable> {
-    let mut tables: BTreeMap<String, InputTable> = harrier_kql_exec::defender_schemas()
-        .into_iter()
-        .map(|(name, columns)| {
-            (
-                name,
-                InputTable {
-                    columns,
-                    rows: Vec::new(),
-                    ..Default::default()
-                },
-            )
-        })
-        .collect();
-    let filled: BTreeMap<String, InputTable> = DefenderTable::all()
-        .into_iter()
-        .map(|t| {
-            let cols = columns(t)
-                .iter()
-                .map(|(n, k)| (n.to_string(), ktype(*k)))
-                .collect();
-            (
-                t.name().to_string(),
-                InputTable {
-                    columns: cols,
-                    rows: Vec::new(),
-                    ..Default::default()
-                },
-            )
-        })
-        .collect();
-    tables.extend(filled);
-    tables
 }
 
 /// The Defender tables, filled with the rows the events map onto. Rows go straight into
