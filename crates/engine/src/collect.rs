@@ -365,8 +365,8 @@ pub struct Collector<'e> {
     rules: Vec<RuleFacts>,
     tuples: Interner<Box<[KeyVal]>>,
     key_lists: Interner<Vec<(u8, u32)>>,
-    /// Events matching a positive sequence stage, by event number.
-    /// By event number, ascending (events arrive in order).
+    /// Events matching a positive sequence stage, by event number,
+    /// ascending (events arrive in order).
     stored: Vec<(u64, Kept)>,
     /// Index and file names of kept events.
     names: Interner<Arc<str>>,

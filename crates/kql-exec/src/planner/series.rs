@@ -162,34 +162,25 @@ impl Planner<'_> {
             }),
             span,
         };
+        let binary = |op: BinaryOp, lhs: ast::Expr, rhs: ast::Expr| ast::Expr {
+            kind: ExprKind::Binary {
+                op,
+                lhs: Box::new(lhs),
+                rhs: Box::new(rhs),
+            },
+            span,
+        };
         let summarized = match (start, end) {
             (Some(a), Some(b)) => {
                 self.scopes.push(HashMap::new());
                 self.bind("__ms_start", Binding::Scalar(lit_v(a.ktype(), a.value())));
                 self.bind("__ms_end", Binding::Scalar(lit_v(b.ktype(), b.value())));
                 let r = (|| {
-                    let within = ast::Expr {
-                        kind: ExprKind::Binary {
-                            op: BinaryOp::And,
-                            lhs: Box::new(ast::Expr {
-                                kind: ExprKind::Binary {
-                                    op: BinaryOp::Ge,
-                                    lhs: Box::new(on.clone()),
-                                    rhs: Box::new(ident("__ms_start")),
-                                },
-                                span,
-                            }),
-                            rhs: Box::new(ast::Expr {
-                                kind: ExprKind::Binary {
-                                    op: BinaryOp::Lt,
-                                    lhs: Box::new(on.clone()),
-                                    rhs: Box::new(ident("__ms_end")),
-                                },
-                                span,
-                            }),
-                        },
-                        span,
-                    };
+                    let within = binary(
+                        BinaryOp::And,
+                        binary(BinaryOp::Ge, on.clone(), ident("__ms_start")),
+                        binary(BinaryOp::Lt, on.clone(), ident("__ms_end")),
+                    );
                     let filtered = self.operator(
                         plan.clone(),
                         &ast::Operator {
