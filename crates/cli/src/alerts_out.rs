@@ -49,11 +49,20 @@ impl<'a> Report<'a> {
         }
     }
 
-    /// The alert documents (a sequence's building blocks, then its shell).
-    pub fn documents(&self, a: Alert<'a>) -> &'a [Map<String, Value>] {
+    /// The alert documents (a sequence's building blocks, then its shell),
+    /// built as they are asked for.
+    pub fn documents(&self, a: Alert<'a>) -> Vec<Map<String, Value>> {
         match a {
-            Alert::Eql(d) => &d.documents,
-            Alert::Kql(k) => std::slice::from_ref(&k.document),
+            Alert::Eql(d) => self.engine.alert_documents(d),
+            Alert::Kql(k) => vec![k.document.clone()],
+        }
+    }
+
+    /// How many alert documents [`Report::documents`] gives.
+    pub fn document_count(&self, a: Alert<'a>) -> usize {
+        match a {
+            Alert::Eql(d) => d.document_count(),
+            Alert::Kql(_) => 1,
         }
     }
 
@@ -322,7 +331,8 @@ pub fn techniques(rule: &Rule) -> Vec<String> {
 
 pub fn row<'a>(report: &Report<'a>, a: Alert<'a>) -> Row {
     let rule = report.alert_rule(a);
-    let primary = report.documents(a).last();
+    let docs = report.documents(a);
+    let primary = docs.last();
     let get = |k: &str| {
         primary
             .and_then(|p| p.get(k))
@@ -433,12 +443,13 @@ pub struct KibanaJsonWriter;
 
 impl AlertWriter for KibanaJsonWriter {
     fn write(&self, out: &mut dyn Write, report: &Report) -> io::Result<()> {
-        let docs: Vec<&Map<String, Value>> = report
+        // one alert's documents at a time, never all of them at once
+        let docs = report
             .alerts()
             .into_iter()
-            .flat_map(|a| report.documents(a).iter())
-            .collect();
-        serde_json::to_writer_pretty(&mut *out, &docs)?;
+            .flat_map(|a| report.documents(a));
+        let mut json = serde_json::Serializer::pretty(&mut *out);
+        serde::Serializer::collect_seq(&mut json, docs)?;
         writeln!(out)
     }
 }
@@ -606,7 +617,7 @@ pub fn write_summary(
                 host
             })
             .or_default() += 1;
-        docs += report.documents(a).len();
+        docs += report.document_count(a);
     }
     let sev_text: Vec<String> = by_sev
         .iter()

@@ -16,6 +16,46 @@ use harrier_engine::{Engine, EngineOptions};
 use harrier_sources::{read_paths_with, LineFilter, ReadOptions};
 use std::path::PathBuf;
 
+/// glibc's `struct mallinfo2`.
+#[repr(C)]
+#[derive(Default)]
+struct MallInfo2 {
+    arena: usize,
+    ordblks: usize,
+    smblks: usize,
+    hblks: usize,
+    hblkhd: usize,
+    usmblks: usize,
+    fsmblks: usize,
+    uordblks: usize,
+    fordblks: usize,
+    keepcost: usize,
+}
+
+extern "C" {
+    fn mallinfo2() -> MallInfo2;
+}
+
+/// Resident memory and what the allocator has handed out, in MB.
+fn memory(when: &str) {
+    let rss = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .map(|l| l.trim_start_matches("VmRSS:").trim().to_owned())
+        })
+        .unwrap_or_default();
+    // SAFETY: mallinfo2 only reads the allocator's counters
+    let m = unsafe { mallinfo2() };
+    eprintln!(
+        "{when}: rss {rss}; allocated {} MB in arenas + {} MB mapped, {} MB free in arenas",
+        m.uordblks >> 20,
+        m.hblkhd >> 20,
+        m.fordblks >> 20
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [rules, events] = args.as_slice() else {
@@ -30,6 +70,7 @@ fn main() {
         problems.len(),
         engine.errors().len()
     );
+    memory("rules loaded");
     let raw = RawFilter::new(engine.literal_values());
     let filter = |line: &[u8]| raw.may_match(line);
     let keep = |e| {
@@ -46,7 +87,13 @@ fn main() {
         &mut |_| {},
     );
     eprintln!("{summary:?}");
-    eprintln!("{:?}", collector.stats());
+    memory("events read");
+    let stats = collector.stats();
+    eprintln!("{stats:?}");
+    for &(r, n) in &stats.largest {
+        eprintln!("  {n} facts: {}", engine.rules()[r].rule.name);
+    }
     let out = collector.finish(&|_| {});
+    memory("rules run");
     eprintln!("{} detections", out.detections.len());
 }

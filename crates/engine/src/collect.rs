@@ -3,35 +3,39 @@
 //! Each event is evaluated once, where it is read ([`Engine::hits`], on the
 //! reader's worker threads): which rules can use it, which of each rule's
 //! stages it matches, its effective time and its join keys. The
-//! [`Collector`] (on the reading thread) keeps only these *facts*, about 32
-//! bytes per (rule, event), with join key tuples interned once for all
-//! rules. The document itself is kept, serialized as compact JSON and shared
+//! [`Collector`] (on the reading thread) keeps only these *facts*, about 8
+//! bytes per (rule, event) once encoded, with join key tuples interned once
+//! for all rules (see [`crate::compact`]). The document itself is kept,
+//! serialized as compact JSON with its origin, compressed, and shared
 //! by every rule that may put it into an alert, only when it matches an
 //! event rule or a *positive* stage of a sequence: events that only match a
 //! missing-event step (`![...]`) or an `until` are never needed in an alert.
 //! An event rule keeps at most its `max_signals` earliest events (when its
 //! query has no pipes), so a noisy rule costs a bounded amount.
 //!
-//! At the end ([`Collector::finish`]) each rule's facts run through the EQL
-//! executor ([`harrier_eql::exec::run_facts`]) and the events of the results
-//! are decoded to build the alerts.
+//! At the end ([`Collector::finish`]) each rule's facts are decoded, run
+//! through the EQL executor ([`harrier_eql::exec::run_facts`]) and freed;
+//! the events of the results are decoded into the detections, whose alert
+//! documents are built when they are written. A sequence or sample rule
+//! with a positive stage no event matched is not run at all.
 //!
 //! Why our own store: the executor's state machine needs events in time
 //! order, and input files (several of them, EVTX chunks decoded in parallel)
 //! are not, so a rule cannot run while events stream by; keeping facts
 //! instead of documents is what keeps memory proportional to the matches.
 
+use crate::compact::{Fact, FactStore, TupleSet};
 use crate::{Detection, Engine, RunOutput};
 use harrier_eql::eval::KeyVal;
 use harrier_eql::exec::{self, Facts, Limits, Output};
 use harrier_eql::plan::PlanKind;
 use harrier_eql::value::Val;
 use harrier_event::{Event, Locator, Map, Origin, Value};
-use harrier_rules::alert::{build_alert, build_sequence_alerts, AlertContext};
+use harrier_rules::alert::alert_severity;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// An event's document as JSON text, made where it was read, and who it is.
 #[derive(Debug)]
@@ -54,36 +58,52 @@ impl Stored {
     }
 }
 
-/// An event kept for alerts: its document's place in the [`Blobs`], and
-/// who it is (index and file names interned in [`Collector::names`]).
-#[derive(Clone, Debug)]
-struct Kept {
-    at: BlobRef,
-    index: u32,
-    file: u32,
-    locator: Locator,
-    id: Option<Arc<str>>,
+/// How a kept event is written into the [`Blobs`]: who it is (index and
+/// file names interned in [`Collector::names`], its place in the file, its
+/// id), then its document as JSON. Kept this way, an event costs the
+/// collector a [`BlobRef`], and what it says of itself is compressed with
+/// its document.
+fn write_kept(s: &Stored, index: u32, file: u32, out: &mut Vec<u8>) {
+    out.extend_from_slice(&index.to_le_bytes());
+    out.extend_from_slice(&file.to_le_bytes());
+    let (kind, at) = match s.origin.locator {
+        Locator::Line(n) => (0u8, n),
+        Locator::Record(n) => (1, n),
+        Locator::Element(n) => (2, n),
+    };
+    out.push(kind);
+    out.extend_from_slice(&at.to_le_bytes());
+    match &s.id {
+        Some(id) => {
+            out.extend_from_slice(&(id.len() as u32).to_le_bytes());
+            out.extend_from_slice(id.as_bytes());
+        }
+        None => out.extend_from_slice(&u32::MAX.to_le_bytes()),
+    }
+    out.extend_from_slice(&s.json);
 }
 
-impl Kept {
-    /// The event again. Its document parses: it was written from one.
-    fn event(&self, col: &Collector<'_>, cache: &mut Option<(u32, Vec<u8>)>) -> Event {
-        let source = col
-            .blobs
-            .get(self.at, cache)
-            .and_then(|json| serde_json::from_slice::<Map<String, Value>>(json).ok())
-            .unwrap_or_default();
-        let name = |i: u32| col.names.get(i).cloned().unwrap_or_else(|| Arc::from(""));
-        Event {
-            source,
-            index: name(self.index),
-            id: self.id.clone(),
-            origin: Origin {
-                file: name(self.file),
-                locator: self.locator,
-            },
+/// The parts [`write_kept`] wrote: index and file name ids, locator, id, JSON.
+fn read_kept(bytes: &[u8]) -> Option<(u32, u32, Locator, Option<&str>, &[u8])> {
+    let u32_at = |at: usize| -> Option<u32> {
+        Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+    };
+    let index = u32_at(0)?;
+    let file = u32_at(4)?;
+    let at = u64::from_le_bytes(bytes.get(9..17)?.try_into().ok()?);
+    let locator = match bytes.get(8)? {
+        0 => Locator::Line(at),
+        1 => Locator::Record(at),
+        _ => Locator::Element(at),
+    };
+    let (id, json_at) = match u32_at(17)? {
+        u32::MAX => (None, 21),
+        n => {
+            let end = 21 + n as usize;
+            (Some(std::str::from_utf8(bytes.get(21..end)?).ok()?), end)
         }
-    }
+    };
+    Some((index, file, locator, id, bytes.get(json_at..)?))
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -209,19 +229,6 @@ const NO_TIME: i64 = i64::MAX;
 const WIDE: i64 = i64::MIN;
 const SAME_KEY: u32 = 1 << 31;
 
-/// One rule's facts about one event: 24 bytes.
-#[derive(Clone, Copy, Debug)]
-struct Fact {
-    /// Nanoseconds since the epoch; [`NO_TIME`], or [`WIDE`] for a time
-    /// kept in [`RuleFacts::wide`].
-    ts: i64,
-    event: u64,
-    mask: u32,
-    /// With [`SAME_KEY`]: the one key tuple (id) of every matched filter.
-    /// Otherwise an interned list of (filter, key tuple id), or `NO_KEYS`.
-    keys: u32,
-}
-
 /// Interned values, each stored once, numbered in order of first sight.
 #[derive(Debug)]
 struct Interner<T: std::hash::Hash + Eq> {
@@ -252,83 +259,38 @@ impl<T: std::hash::Hash + Eq + Clone> Interner<T> {
     }
 }
 
-/// Append-only storage in fixed-size chunks: growing it never copies, and
-/// it holds at most one partly filled chunk.
-#[derive(Debug)]
-struct Chunked<T> {
-    chunks: Vec<Vec<T>>,
-    len: usize,
-}
-
-const CHUNK: usize = 1 << 14;
-
-impl<T> Default for Chunked<T> {
-    fn default() -> Self {
-        Chunked {
-            chunks: Vec::new(),
-            len: 0,
-        }
-    }
-}
-
-impl<T> Chunked<T> {
-    fn push(&mut self, v: T) {
-        match self.chunks.last_mut() {
-            Some(c) if c.len() < CHUNK => c.push(v),
-            _ => {
-                let mut c = Vec::with_capacity(CHUNK);
-                c.push(v);
-                self.chunks.push(c);
-            }
-        }
-        self.len += 1;
-    }
-
-    fn get(&self, i: usize) -> Option<&T> {
-        self.chunks.get(i / CHUNK)?.get(i % CHUNK)
-    }
-
-    fn len(&self) -> usize {
-        self.len
-    }
-
-    fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    fn replace(&mut self, items: Vec<T>) {
-        self.len = items.len();
-        self.chunks = vec![items];
-    }
-}
-
 #[derive(Debug, Default)]
 struct RuleFacts {
-    facts: Chunked<Fact>,
+    facts: FactStore,
     /// Times that do not fit a [`Fact`], by event number.
     wide: HashMap<u64, i128>,
     /// Tiebreaker values by event number (rules that set one).
     tiebreakers: HashMap<u64, Val<'static>>,
     /// Events of an event rule's kept facts, in the same order.
-    events: Vec<Kept>,
+    events: Vec<BlobRef>,
     /// An event rule without tiebreaker that has trimmed its facts: events
     /// at or after this time can no longer be among its first results.
     cutoff: Option<i128>,
 }
 
 /// Sizes of what a [`Collector`] keeps.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct CollectStats {
-    /// (rule, event) facts over all rules.
+    /// (rule, event) facts over all rules, and the bytes they take.
     pub facts: usize,
+    pub fact_bytes: usize,
     /// Distinct join-key tuples, and distinct lists of them.
     pub tuples: usize,
     pub key_lists: usize,
+    /// Bytes the tuples take.
+    pub tuple_bytes: usize,
     /// Documents kept for alerts (an event kept by several event rules counts once per rule).
     pub documents: usize,
     /// Their JSON bytes, and the bytes held for them (compressed).
     pub document_bytes: usize,
     pub held_bytes: usize,
+    /// The rules with the most facts: (rule position, facts), largest first, at most five.
+    pub largest: Vec<(usize, usize)>,
 }
 
 impl RuleFacts {
@@ -363,14 +325,16 @@ impl RuleFacts {
 pub struct Collector<'e> {
     engine: &'e Engine,
     rules: Vec<RuleFacts>,
-    tuples: Interner<Box<[KeyVal]>>,
+    tuples: TupleSet,
     key_lists: Interner<Vec<(u8, u32)>>,
     /// Events matching a positive sequence stage, by event number,
     /// ascending (events arrive in order).
-    stored: Vec<(u64, Kept)>,
+    stored: Vec<(u64, BlobRef)>,
     /// Index and file names of kept events.
     names: Interner<Arc<str>>,
     blobs: Blobs,
+    /// Where [`write_kept`] writes an event before it goes into the blobs.
+    scratch: Vec<u8>,
     next_event: u64,
     candidates: u64,
     excepted: u64,
@@ -383,11 +347,12 @@ impl<'e> Collector<'e> {
             rules: (0..engine.rules.len())
                 .map(|_| RuleFacts::default())
                 .collect(),
-            tuples: Interner::default(),
+            tuples: TupleSet::default(),
             key_lists: Interner::default(),
             stored: Vec::new(),
             names: Interner::default(),
             blobs: Blobs::default(),
+            scratch: Vec::new(),
             next_event: 0,
             candidates: 0,
             excepted: 0,
@@ -401,22 +366,21 @@ impl<'e> Collector<'e> {
         self.candidates += u64::from(hits.candidates);
         self.excepted += u64::from(hits.excepted);
         let mut pending = hits.stored;
-        let mut kept: Option<Kept> = None;
+        let mut kept: Option<BlobRef> = None;
         let blobs = &mut self.blobs;
         let names = &mut self.names;
+        let scratch = &mut self.scratch;
         // the document goes into the store the first time a rule needs it
-        let mut keep = || -> Option<Kept> {
+        let mut keep = || -> Option<BlobRef> {
             if kept.is_none() {
                 let s = pending.take()?;
-                kept = Some(Kept {
-                    at: blobs.put(&s.json),
-                    index: names.id(s.index),
-                    file: names.id(s.origin.file),
-                    locator: s.origin.locator,
-                    id: s.id,
-                });
+                let index = names.id(s.index.clone());
+                let file = names.id(s.origin.file.clone());
+                scratch.clear();
+                write_kept(&s, index, file, scratch);
+                kept = Some(blobs.put(scratch));
             }
-            kept.clone()
+            kept
         };
         for h in hits.hits {
             let r = h.rule as usize;
@@ -437,7 +401,7 @@ impl<'e> Collector<'e> {
                 let mut list: Vec<(u8, u32)> = h
                     .keys
                     .into_iter()
-                    .map(|(f, t)| (f, self.tuples.id(t.into_boxed_slice())))
+                    .map(|(f, t)| (f, self.tuples.id(&t)))
                     .collect();
                 list.sort_unstable();
                 // the common shape: one tuple, the same for every matched filter
@@ -479,22 +443,70 @@ impl<'e> Collector<'e> {
         }
     }
 
+    /// The kept event at `at`. Its record was written by [`write_kept`], and
+    /// its document parses: it was written from one.
+    fn event_at(&self, at: BlobRef, cache: &mut Option<(u32, Vec<u8>)>) -> Event {
+        let name = |i: u32| self.names.get(i).cloned().unwrap_or_else(|| Arc::from(""));
+        let (index, file, locator, id, source) = match self.blobs.get(at, cache).and_then(read_kept)
+        {
+            Some((index, file, locator, id, json)) => (
+                name(index),
+                name(file),
+                locator,
+                id.map(Arc::from),
+                serde_json::from_slice::<Map<String, Value>>(json).unwrap_or_default(),
+            ),
+            None => (
+                Arc::from(""),
+                Arc::from(""),
+                Locator::Line(0),
+                None,
+                Map::new(),
+            ),
+        };
+        Event {
+            source,
+            index,
+            id,
+            origin: Origin { file, locator },
+        }
+    }
+
     /// What is kept so far, for `HARRIER_STATS` and benchmarks.
     pub fn stats(&self) -> CollectStats {
         CollectStats {
             facts: self.rules.iter().map(|r| r.facts.len()).sum(),
-            tuples: self.tuples.set.len(),
+            fact_bytes: self.rules.iter().map(|r| r.facts.held_bytes()).sum(),
+            tuples: self.tuples.len(),
+            tuple_bytes: self.tuples.held_bytes(),
             key_lists: self.key_lists.set.len(),
             documents: self.stored.len() + self.rules.iter().map(|r| r.events.len()).sum::<usize>(),
             document_bytes: self.blobs.raw_bytes,
             held_bytes: self.blobs.held_bytes + self.blobs.open.len(),
+            largest: {
+                let mut by_size: Vec<(usize, usize)> = self
+                    .rules
+                    .iter()
+                    .enumerate()
+                    .map(|(r, f)| (r, f.facts.len()))
+                    .filter(|&(_, n)| n > 0)
+                    .collect();
+                by_size.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                by_size.truncate(5);
+                by_size
+            },
         }
     }
 
     /// Runs every rule over its facts and builds the alerts. `progress` is
     /// called with the number of rules finished so far (from worker threads).
-    pub fn finish(self, progress: &(dyn Fn(usize) + Sync)) -> RunOutput {
+    pub fn finish(mut self, progress: &(dyn Fn(usize) + Sync)) -> RunOutput {
         let engine = self.engine;
+        // each rule's facts are freed as soon as the rule has run
+        let pending: Vec<Mutex<RuleFacts>> = std::mem::take(&mut self.rules)
+            .into_iter()
+            .map(Mutex::new)
+            .collect();
         let threads = match engine.options.threads {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
@@ -513,7 +525,11 @@ impl<'e> Collector<'e> {
                             if r >= engine.rules.len() {
                                 break;
                             }
-                            mine.push((r, this.run_rule(r)));
+                            let rf = pending.get(r).map(|m| match m.lock() {
+                                Ok(mut g) => std::mem::take(&mut *g),
+                                Err(p) => std::mem::take(&mut *p.into_inner()),
+                            });
+                            mine.push((r, this.run_rule(r, rf.unwrap_or_default())));
                             progress(done.fetch_add(1, AtomicOrdering::Relaxed) + 1);
                         }
                         mine
@@ -550,30 +566,34 @@ impl<'e> Collector<'e> {
         out
     }
 
-    fn run_rule(&self, r: usize) -> RuleResult {
+    fn run_rule(&self, r: usize, rf: RuleFacts) -> RuleResult {
         let engine = self.engine;
         let cr = &engine.rules[r];
-        let rf = &self.rules[r];
         let mut res = RuleResult::default();
-        if rf.facts.is_empty() {
+        // a sequence or sample needs an event for each of its positive
+        // stages: when some stage matched nothing, there is nothing to run
+        let all_stages = match cr.plan.kind {
+            PlanKind::Event(_) => true,
+            _ => u64::from(rf.facts.masks()) & cr.positive == cr.positive,
+        };
+        if rf.facts.is_empty() || !all_stages {
             res.skipped = true;
             return res;
         }
-        let view = RuleView { rf, col: self };
+        let facts = rf.facts.to_vec();
+        let rf = &rf;
+        let view = RuleView {
+            rf,
+            facts: &facts,
+            col: self,
+        };
         let max = cr.rule.max_signals.max(1) as usize;
         let limits = Limits {
             size: Some(max),
             max_samples_per_key: 1,
         };
-        let opts = &engine.options;
-        let ctx = AlertContext::new(opts.execution_time, &opts.space_id);
         let mut cache = None;
-        let time_of = |k: usize| {
-            rf.facts
-                .get(k)
-                .map(|f| rf.time(f))
-                .filter(|&t| t != i128::MAX)
-        };
+        let time_of = |k: usize| facts.get(k).map(|f| rf.time(f)).filter(|&t| t != i128::MAX);
         match exec::run_facts(&cr.plan, &view, &limits) {
             Output::Events(ids) => {
                 res.at_max = ids.len() >= max;
@@ -581,10 +601,11 @@ impl<'e> Collector<'e> {
                     let Some(stored) = rf.events.get(k) else {
                         continue;
                     };
-                    let event = stored.event(self, &mut cache);
+                    let event = self.event_at(*stored, &mut cache);
                     res.detections.push(Detection {
                         rule: r,
-                        documents: vec![build_alert(&cr.rule, &event, &ctx)],
+                        sequence: false,
+                        severity: alert_severity(&cr.rule, &event),
                         events: vec![event],
                         first_time: time_of(k),
                         last_time: time_of(k),
@@ -597,21 +618,23 @@ impl<'e> Collector<'e> {
                     let ks: Vec<usize> = m.events.iter().flatten().copied().collect();
                     let events: Vec<Event> = ks
                         .iter()
-                        .filter_map(|&k| rf.facts.get(k))
+                        .filter_map(|&k| facts.get(k))
                         .filter_map(|f| {
                             let at = self.stored.binary_search_by_key(&f.event, |s| s.0).ok()?;
                             self.stored.get(at)
                         })
-                        .map(|(_, s)| s.event(self, &mut cache))
+                        .map(|&(_, at)| self.event_at(at, &mut cache))
                         .collect();
-                    let refs: Vec<&Event> = events.iter().collect();
-                    let documents = build_sequence_alerts(&cr.rule, &refs, &ctx);
+                    if events.is_empty() {
+                        continue;
+                    }
                     res.detections.push(Detection {
                         rule: r,
                         first_time: ks.first().and_then(|&k| time_of(k)),
                         last_time: ks.last().and_then(|&k| time_of(k)),
                         events,
-                        documents,
+                        sequence: true,
+                        severity: cr.rule.severity,
                     });
                 }
             }
@@ -627,9 +650,10 @@ fn trim_event_rule(rf: &mut RuleFacts, max: usize, by_time_only: bool) {
     if rf.facts.len() < 2 * max.max(512) {
         return;
     }
-    let mut order: Vec<usize> = (0..rf.facts.len()).collect();
+    let all = rf.facts.to_vec();
+    let mut order: Vec<usize> = (0..all.len()).collect();
     let key = |i: usize| {
-        let f = rf.facts.get(i).copied().unwrap_or(Fact {
+        let f = all.get(i).copied().unwrap_or(Fact {
             ts: NO_TIME,
             event: u64::MAX,
             mask: 0,
@@ -651,14 +675,11 @@ fn trim_event_rule(rf: &mut RuleFacts, max: usize, by_time_only: bool) {
     });
     order.truncate(max);
     order.sort_unstable();
-    let facts: Vec<Fact> = order
-        .iter()
-        .filter_map(|&i| rf.facts.get(i).copied())
-        .collect();
+    let facts: Vec<Fact> = order.iter().filter_map(|&i| all.get(i).copied()).collect();
     if by_time_only {
         rf.cutoff = facts.iter().map(|f| rf.time(f)).max();
     }
-    let events: Vec<Kept> = order
+    let events: Vec<BlobRef> = order
         .iter()
         .filter_map(|&i| rf.events.get(i).cloned())
         .collect();
@@ -679,6 +700,8 @@ struct RuleResult {
 /// One rule's facts as the executor reads them.
 struct RuleView<'a, 'e> {
     rf: &'a RuleFacts,
+    /// `rf`'s facts, decoded.
+    facts: &'a [Fact],
     col: &'a Collector<'e>,
 }
 
@@ -686,29 +709,28 @@ impl Facts for RuleView<'_, '_> {
     type Key = u32;
 
     fn len(&self) -> usize {
-        self.rf.facts.len()
+        self.facts.len()
     }
 
     fn time(&self, i: usize) -> Option<i128> {
-        self.rf.facts.get(i).map(|f| self.rf.time(f))
+        self.facts.get(i).map(|f| self.rf.time(f))
     }
 
     fn tiebreaker(&self, i: usize) -> Option<Val<'static>> {
-        let f = self.rf.facts.get(i)?;
+        let f = self.facts.get(i)?;
         self.rf.tiebreakers.get(&f.event).cloned()
     }
 
     fn matches(&self, i: usize, stage: usize) -> bool {
         stage < 32
             && self
-                .rf
                 .facts
                 .get(i)
                 .is_some_and(|f| f.mask & (1 << stage) != 0)
     }
 
     fn keys(&self, i: usize, stage: usize) -> Vec<u32> {
-        let Some(f) = self.rf.facts.get(i) else {
+        let Some(f) = self.facts.get(i) else {
             return Vec::new();
         };
         if f.keys == NO_KEYS {
@@ -738,11 +760,7 @@ impl Facts for RuleView<'_, '_> {
     }
 
     fn key_values(&self, k: &u32) -> Vec<KeyVal> {
-        self.col
-            .tuples
-            .get(*k)
-            .map(|t| t.to_vec())
-            .unwrap_or_default()
+        self.col.tuples.get(*k)
     }
 }
 
@@ -774,6 +792,36 @@ mod tests {
     }
 
     #[test]
+    fn kept_events_read_back_as_written() {
+        let cases = [
+            (Locator::Line(7), None),
+            (Locator::Record(u64::MAX), Some("évent-1")),
+            (Locator::Element(0), Some("")),
+        ];
+        for (locator, id) in cases {
+            let stored = Stored {
+                json: br#"{"a":{"b":[1,"x"]}}"#.to_vec(),
+                index: Arc::from("logs-x"),
+                id: id.map(Arc::from),
+                origin: Origin {
+                    file: Arc::from("f.ndjson"),
+                    locator,
+                },
+            };
+            let mut bytes = Vec::new();
+            write_kept(&stored, 3, u32::MAX - 1, &mut bytes);
+            assert_eq!(
+                read_kept(&bytes),
+                Some((3, u32::MAX - 1, locator, id, &stored.json[..]))
+            );
+            assert_eq!(
+                read_kept(&bytes[..bytes.len() - stored.json.len() - 1]),
+                None
+            );
+        }
+    }
+
+    #[test]
     fn facts_keep_every_time_exactly() {
         assert_eq!(std::mem::size_of::<Fact>(), 24);
         let times = [
@@ -789,29 +837,12 @@ mod tests {
         for (n, &t) in times.iter().enumerate() {
             rf.add(t, n as u64, 1, NO_KEYS);
         }
-        let back: Vec<i128> = (0..times.len())
-            .filter_map(|i| rf.facts.get(i))
-            .map(|f| rf.time(f))
-            .collect();
+        let back: Vec<i128> = rf.facts.to_vec().iter().map(|f| rf.time(f)).collect();
         assert_eq!(back, times);
         assert_eq!(
             rf.wide.len(),
             4,
             "only times outside i64 and the sentinels' values"
         );
-    }
-
-    #[test]
-    fn chunked_storage_indexes_across_chunks() {
-        let mut c = Chunked::default();
-        for i in 0..(CHUNK * 2 + 5) {
-            c.push(i);
-        }
-        assert_eq!(c.len(), CHUNK * 2 + 5);
-        assert_eq!(c.get(CHUNK), Some(&CHUNK));
-        assert_eq!(c.get(CHUNK * 2 + 4), Some(&(CHUNK * 2 + 4)));
-        assert_eq!(c.get(CHUNK * 2 + 5), None);
-        c.replace(vec![7, 8]);
-        assert_eq!((c.len(), c.get(1), c.get(2)), (2, Some(&8), None));
     }
 }

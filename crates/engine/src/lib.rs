@@ -24,6 +24,7 @@
 
 pub mod builtin;
 pub mod collect;
+mod compact;
 pub mod index_pattern;
 pub mod literal;
 pub mod raw;
@@ -282,39 +283,43 @@ pub struct Engine {
 }
 
 /// One alert as a user sees it: a matched event, or a matched sequence.
+///
+/// Its Kibana alert documents are built when asked for
+/// ([`Engine::alert_documents`]): they repeat the events and the rule's
+/// parameters, and a hunt with a thousand alerts would otherwise hold them
+/// all until it writes them.
 #[derive(Clone, Debug)]
 pub struct Detection {
     /// Position of the rule in [`Engine::rules`].
     pub rule: usize,
     /// The events (a sequence's in order; missing-event steps left out).
     pub events: Vec<Event>,
-    /// The Kibana alert documents: one for an event, building blocks then the shell
-    /// for a sequence.
-    pub documents: Vec<Map<String, Value>>,
+    /// A sequence's detection (building blocks and a shell), not an event's.
+    pub sequence: bool,
+    /// The alert's severity (`kibana.alert.severity`).
+    pub severity: Severity,
     /// Effective time of the first and last event (nanoseconds).
     pub first_time: Option<i128>,
     pub last_time: Option<i128>,
 }
 
 impl Detection {
-    /// The alert that stands for the detection: the event alert, or the sequence shell.
-    pub fn primary(&self) -> &Map<String, Value> {
-        static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
-        self.documents
-            .last()
-            .unwrap_or_else(|| EMPTY.get_or_init(Map::new))
-    }
-
     pub fn severity(&self) -> Severity {
-        self.primary()
-            .get("kibana.alert.severity")
-            .and_then(Value::as_str)
-            .and_then(parse_severity)
-            .unwrap_or(Severity::Low)
+        self.severity
     }
 
     pub fn is_sequence(&self) -> bool {
-        self.documents.len() > 1
+        self.sequence
+    }
+
+    /// How many alert documents it makes: one for an event; a building block
+    /// per event and the shell for a sequence.
+    pub fn document_count(&self) -> usize {
+        if self.sequence {
+            self.events.len() + 1
+        } else {
+            1
+        }
     }
 }
 
@@ -488,6 +493,29 @@ impl Engine {
     }
 
     /// Supported rules whose query does not compile.
+    /// The Kibana alert documents of a detection of this engine's: the event
+    /// alert, or a sequence's building blocks and then its shell. Built anew
+    /// on each call, the same each time (ids follow Kibana's recipes).
+    pub fn alert_documents(&self, d: &Detection) -> Vec<Map<String, Value>> {
+        let Some(cr) = self.rules.get(d.rule) else {
+            return Vec::new();
+        };
+        let ctx = harrier_rules::alert::AlertContext::new(
+            self.options.execution_time,
+            &self.options.space_id,
+        );
+        if d.sequence {
+            let refs: Vec<&Event> = d.events.iter().collect();
+            harrier_rules::alert::build_sequence_alerts(&cr.rule, &refs, &ctx)
+        } else {
+            d.events
+                .first()
+                .map(|e| harrier_rules::alert::build_alert(&cr.rule, e, &ctx))
+                .into_iter()
+                .collect()
+        }
+    }
+
     pub fn errors(&self) -> &[CompileError] {
         &self.errors
     }

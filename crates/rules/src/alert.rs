@@ -100,6 +100,12 @@ fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// The severity [`build_alert`] gives the alert for `event` (the rule's, or
+/// what its `severity_mapping` makes of the event).
+pub fn alert_severity(rule: &Rule, event: &Event) -> Severity {
+    severity_override(rule, &event.source).unwrap_or(rule.severity)
+}
+
 /// Builds the alert for one event matched by a single-event rule.
 pub fn build_alert(rule: &Rule, event: &Event, ctx: &AlertContext) -> Map<String, Value> {
     let uuid = ctx.rule_uuid(rule);
@@ -111,7 +117,7 @@ pub fn build_alert(rule: &Rule, event: &Event, ctx: &AlertContext) -> Map<String
     let id = sha256_hex(&[&event.index, &eid, &version, &scope]);
 
     let name = name_override(rule, &event.source).unwrap_or_else(|| rule.name.clone());
-    let severity = severity_override(rule, &event.source).unwrap_or(rule.severity);
+    let severity = alert_severity(rule, event);
     let risk =
         risk_score_override(rule, &event.source).unwrap_or_else(|| Value::from(rule.risk_score));
     let reason = reason_message(&name, severity, Some(&event.source));

@@ -13,7 +13,7 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// About 12 MB of NDJSON (several 4 MB blocks), with blank lines, a malformed
+/// About 12 MB of NDJSON (a dozen 1 MB blocks), with blank lines, a malformed
 /// line, an Elasticsearch hit, a BOM and no newline after the last line.
 fn big_file(dir: &std::path::Path) -> PathBuf {
     let mut text = String::from("\u{feff}");

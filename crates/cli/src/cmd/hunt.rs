@@ -244,15 +244,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if stats {
         let c = collector.stats();
         eprintln!(
-            "stats: events read: {}; facts {}, key tuples {}, key lists {}, documents {} ({} MB as JSON, {} MB held)",
+            "stats: events read: {}; facts {} ({} MB), key tuples {} ({} MB), key lists {}, documents {} ({} MB as JSON, {} MB held)",
             memory(),
             c.facts,
+            c.fact_bytes >> 20,
             c.tuples,
+            c.tuple_bytes >> 20,
             c.key_lists,
             c.documents,
             c.document_bytes >> 20,
             c.held_bytes >> 20
         );
+        for &(r, n) in &c.largest {
+            eprintln!("stats:   {n} facts: {}", engine.rules()[r].rule.name);
+        }
     }
     let out_run = collector.finish(&|n| {
         if let Some(b) = &bar {
