@@ -83,8 +83,17 @@ fn write_kept(s: &Stored, index: u32, file: u32, out: &mut Vec<u8>) {
     out.extend_from_slice(&s.json);
 }
 
-/// The parts [`write_kept`] wrote: index and file name ids, locator, id, JSON.
-fn read_kept(bytes: &[u8]) -> Option<(u32, u32, Locator, Option<&str>, &[u8])> {
+/// What [`write_kept`] wrote.
+#[derive(Debug, PartialEq)]
+struct KeptRecord<'a> {
+    index: u32,
+    file: u32,
+    locator: Locator,
+    id: Option<&'a str>,
+    json: &'a [u8],
+}
+
+fn read_kept(bytes: &[u8]) -> Option<KeptRecord<'_>> {
     let u32_at = |at: usize| -> Option<u32> {
         Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
     };
@@ -103,7 +112,13 @@ fn read_kept(bytes: &[u8]) -> Option<(u32, u32, Locator, Option<&str>, &[u8])> {
             (Some(std::str::from_utf8(bytes.get(21..end)?).ok()?), end)
         }
     };
-    Some((index, file, locator, id, bytes.get(json_at..)?))
+    Some(KeptRecord {
+        index,
+        file,
+        locator,
+        id,
+        json: bytes.get(json_at..)?,
+    })
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -449,12 +464,12 @@ impl<'e> Collector<'e> {
         let name = |i: u32| self.names.get(i).cloned().unwrap_or_else(|| Arc::from(""));
         let (index, file, locator, id, source) = match self.blobs.get(at, cache).and_then(read_kept)
         {
-            Some((index, file, locator, id, json)) => (
-                name(index),
-                name(file),
-                locator,
-                id.map(Arc::from),
-                serde_json::from_slice::<Map<String, Value>>(json).unwrap_or_default(),
+            Some(k) => (
+                name(k.index),
+                name(k.file),
+                k.locator,
+                k.id.map(Arc::from),
+                serde_json::from_slice::<Map<String, Value>>(k.json).unwrap_or_default(),
             ),
             None => (
                 Arc::from(""),
@@ -812,7 +827,13 @@ mod tests {
             write_kept(&stored, 3, u32::MAX - 1, &mut bytes);
             assert_eq!(
                 read_kept(&bytes),
-                Some((3, u32::MAX - 1, locator, id, &stored.json[..]))
+                Some(KeptRecord {
+                    index: 3,
+                    file: u32::MAX - 1,
+                    locator,
+                    id,
+                    json: &stored.json[..],
+                })
             );
             assert_eq!(
                 read_kept(&bytes[..bytes.len() - stored.json.len() - 1]),
