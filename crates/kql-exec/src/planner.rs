@@ -276,8 +276,10 @@ impl<'a> Planner<'a> {
                     } else {
                         let schema = DFSchema::empty();
                         let x = self.scalar(e, &schema)?;
+                        // a bare scalar expression (the form the function reference pages
+                        // use) names its column `result`, as those pages show
                         self.builder(
-                            LogicalPlanBuilder::empty(true).project(vec![x.alias("print_0")]),
+                            LogicalPlanBuilder::empty(true).project(vec![x.alias("result")]),
                         )?
                     };
                     let mut t = self.execute(plan)?;
@@ -2053,6 +2055,9 @@ impl<'a> Planner<'a> {
             None => None,
         };
         let index_col = option_word(options, "with_itemindex");
+        // bagexpansion=array expands a property bag into [key, value] arrays; the default
+        // (bag) into single-entry bags
+        let bag_as_array = option_word(options, "bagexpansion").as_deref() == Some("array");
         let have = names(&plan);
         let mut exprs: Vec<DfExpr> = Vec::new();
         let mut targets: Vec<(String, Option<KType>)> = Vec::new();
@@ -2077,6 +2082,10 @@ impl<'a> Planner<'a> {
                 let v = a.first().cloned().unwrap_or(Value::Null);
                 let mut items: Vec<Json> = match v {
                     Value::Dyn(Json::Array(items)) => items,
+                    Value::Dyn(Json::Object(m)) if bag_as_array => m
+                        .into_iter()
+                        .map(|(k, v)| Json::Array(vec![Json::String(k), v]))
+                        .collect(),
                     Value::Dyn(Json::Object(m)) => m
                         .into_iter()
                         .map(|(k, v)| {
@@ -2184,6 +2193,7 @@ impl<'a> Planner<'a> {
         let kind = option_word(options, "kind").unwrap_or_else(|| "simple".into());
         let flags = option_word(options, "flags").unwrap_or_default();
         let regex_mode = kind == "regex";
+        let relaxed = kind == "relaxed";
         let mut re = String::new();
         if regex_mode {
             if flags.contains('i') {
@@ -2191,6 +2201,13 @@ impl<'a> Planner<'a> {
             }
             if flags.contains('s') {
                 re.push_str("(?s)");
+            }
+            if flags.contains('m') {
+                re.push_str("(?m)");
+            }
+            // U swaps greediness: string columns become lazy, `*` greedy
+            if flags.contains('U') {
+                re.push_str("(?U)");
             }
         } else {
             re.push_str("(?s)^");
@@ -2217,10 +2234,20 @@ impl<'a> Planner<'a> {
                         KType::Long | KType::Int => r"(-?\d+)",
                         KType::Real => r"(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)",
                         _ if last => "(.*)",
-                        _ if regex_mode => "(.*?)",
+                        // regex mode: other columns are greedy unless flags has U (the
+                        // parse page's regex-mode examples)
+                        _ if regex_mode => "(.*)",
                         _ => "(.*?)",
                     };
-                    re.push_str(&format!("(?P<kqlcol{}>{})", cols.len(), &g[1..g.len() - 1]));
+                    // relaxed: a typed column that does not match its type is null, the
+                    // rest of the pattern still matches
+                    let optional = relaxed && matches!(t, KType::Long | KType::Int | KType::Real);
+                    re.push_str(&format!(
+                        "(?P<kqlcol{}>{}){}",
+                        cols.len(),
+                        &g[1..g.len() - 1],
+                        if optional { "?" } else { "" }
+                    ));
                     cols.push((name.name.clone(), t));
                 }
             }
