@@ -107,6 +107,19 @@ fn nth_index(n: usize, w: usize, opt: &[Value], is_at: impl Fn(usize) -> bool) -
     -1
 }
 
+/// The JSON value with every property bag's keys in sorted order.
+fn sort_keys(j: Json) -> Json {
+    match j {
+        Json::Object(m) => {
+            let mut items: Vec<(String, Json)> = m.into_iter().collect();
+            items.sort_by(|x, y| x.0.cmp(&y.0));
+            Json::Object(items.into_iter().map(|(k, v)| (k, sort_keys(v))).collect())
+        }
+        Json::Array(v) => Json::Array(v.into_iter().map(sort_keys).collect()),
+        j => j,
+    }
+}
+
 fn values_equal(a: &Value, b: &Value) -> bool {
     let (a, b) = (a.clone().undyn(), b.clone().undyn());
     match (&a, &b) {
@@ -1717,7 +1730,8 @@ pub fn scalar(name: &str, xs: Vec<DfExpr>, ts: &[KType], now_ns: i64) -> Result<
         "tostring" => (K::String, rf(|a| Value::Str(sarg(a, 0)))),
         "dynamic_to_json" => (
             K::String,
-            rf(|a| Value::Str(arg(a, 0).to_json().to_string())),
+            // property bag keys come out sorted (the dynamic_to_json page)
+            rf(|a| Value::Str(sort_keys(arg(a, 0).to_json()).to_string())),
         ),
         "todynamic" | "parse_json" | "toarray" | "tobag" => (
             K::Dynamic,
@@ -2516,7 +2530,7 @@ pub fn scalar(name: &str, xs: Vec<DfExpr>, ts: &[KType], now_ns: i64) -> Result<
                         Value::Dyn(Json::String(s)) => s,
                         _ => return Value::Null,
                     };
-                    let h = twox_hash::XxHash64::oneshot(0, s.as_bytes());
+                    let h = strings::xxhash64(s.as_bytes());
                     match arg(a, 1).as_i64() {
                         Some(m) if m > 0 => Value::Long((h % m as u64) as i64),
                         Some(_) => Value::Null,
@@ -2651,8 +2665,13 @@ pub fn scalar(name: &str, xs: Vec<DfExpr>, ts: &[KType], now_ns: i64) -> Result<
                     let Some((ip, pfx)) = ip else {
                         return Value::Str(String::new());
                     };
+                    // the address's own prefix and the mask argument both apply (the
+                    // narrower wins); a mask outside 0..=32 gives an empty string
                     let bits = if a.len() > 1 {
-                        arg(a, 1).as_i64().unwrap_or(32).clamp(0, 32) as u32
+                        match arg(a, 1).as_i64() {
+                            Some(b) if (0..=32).contains(&b) => (b as u32).min(pfx),
+                            _ => return Value::Str(String::new()),
+                        }
                     } else {
                         pfx.min(32)
                     };

@@ -720,17 +720,54 @@ impl<'a> Planner<'a> {
         let withsource =
             option_word(&u.options, "withsource").or_else(|| option_word(&u.options, "source"));
         let kind_inner = option_word(&u.options, "kind").as_deref() == Some("inner");
-        // the union schema: columns in order of first appearance
-        let mut cols: Vec<(String, DataType)> = Vec::new();
+        // the union schema: columns in order of first appearance. A name that comes with
+        // different types becomes one column per type, `name_type` (union page: `x_long`,
+        // `x_int`), with a `1` added when an input already has a column of that name.
+        let mut seen: Vec<(String, KType, DataType)> = Vec::new();
         for (_, p) in &inputs {
             for f in p.schema().fields() {
-                if !cols.iter().any(|(n, _)| n == f.name()) {
-                    cols.push((f.name().clone(), f.data_type().clone()));
+                let kt = KType::of_arrow(f.data_type());
+                // an untyped null column takes the type the name has elsewhere
+                let untyped = f.data_type() == &DataType::Null;
+                let typed_elsewhere = || {
+                    inputs.iter().any(|(_, q)| {
+                        q.schema()
+                            .field_with_unqualified_name(f.name())
+                            .is_ok_and(|g| g.data_type() != &DataType::Null)
+                    })
+                };
+                if untyped && typed_elsewhere() {
+                    continue;
+                }
+                if !seen.iter().any(|(n, t, _)| n == f.name() && *t == kt) {
+                    seen.push((f.name().clone(), kt, f.data_type().clone()));
                 }
             }
         }
+        let all_names: Vec<String> = seen.iter().map(|(n, _, _)| n.clone()).collect();
+        // (output name, source name, source type, arrow type)
+        let mut cols: Vec<(String, String, KType, DataType)> = Vec::new();
+        for (n, kt, dt) in &seen {
+            let mixed = seen.iter().filter(|(m, _, _)| m == n).count() > 1;
+            let out = if mixed {
+                let mut o = format!("{n}_{}", kt.name());
+                while all_names.contains(&o) || cols.iter().any(|c| c.0 == o) {
+                    o.push('1');
+                }
+                o
+            } else {
+                n.clone()
+            };
+            cols.push((out, n.clone(), *kt, dt.clone()));
+        }
         if kind_inner {
-            cols.retain(|(n, _)| inputs.iter().all(|(_, p)| names(p).contains(n)));
+            cols.retain(|(_, n, kt, _)| {
+                inputs.iter().all(|(_, p)| {
+                    p.schema()
+                        .field_with_unqualified_name(n)
+                        .is_ok_and(|f| KType::of_arrow(f.data_type()) == *kt)
+                })
+            });
         }
         let mut out: Option<LogicalPlanBuilder> = None;
         for (i, (name, p)) in inputs.into_iter().enumerate() {
@@ -744,22 +781,23 @@ impl<'a> Planner<'a> {
                 };
                 exprs.push(lit(label).alias(ws));
             }
-            for (n, t) in &cols {
-                let x = if have.contains(n) {
-                    let ft = p
-                        .schema()
+            for (out_name, n, kt, t) in &cols {
+                let ft = if have.contains(n) {
+                    p.schema()
                         .field_with_unqualified_name(n)
                         .map(|f| f.data_type().clone())
-                        .unwrap_or(DataType::Null);
-                    if &ft == t {
-                        col(n)
-                    } else {
-                        convert_expr(col(n), KType::of_arrow(t))
-                    }
+                        .ok()
                 } else {
-                    DfExpr::Literal(value::scalar(KType::of_arrow(t), Value::Null))
+                    None
                 };
-                exprs.push(x.alias(n));
+                let x = match ft {
+                    Some(ft) if &ft == t => col(n),
+                    Some(ft) if KType::of_arrow(&ft) == *kt || ft == DataType::Null => {
+                        convert_expr(col(n), *kt)
+                    }
+                    _ => DfExpr::Literal(value::scalar(*kt, Value::Null)),
+                };
+                exprs.push(x.alias(out_name));
             }
             let projected = self.builder(LogicalPlanBuilder::from(p).project(exprs))?;
             out = Some(match out {

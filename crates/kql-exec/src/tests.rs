@@ -760,3 +760,33 @@ fn bare_expression_names_its_column_result() {
     let t = q("binary_xor(1, 1)");
     assert_eq!(names(&t), ["result"]);
 }
+
+#[test]
+fn union_splits_a_name_with_several_types() {
+    // union page: x:long and x:int become x_long and x_int; a taken name gets a `1`
+    let t = q(
+        "let V1 = view () { print x = 1 }; let V2 = view () { print x = toint(2) };
+        let V3 = view () { print x_long = 3 };
+        union withsource=T V1, V2, V3 | sort by T asc",
+    );
+    assert_eq!(names(&t), ["T", "x_long1", "x_int", "x_long"]);
+    assert_eq!(
+        rows(&t)[1],
+        vec![Json::from("V2"), Json::Null, Json::from(2), Json::Null]
+    );
+}
+
+#[test]
+fn format_ipv4_takes_the_narrower_prefix() {
+    let t = q("print format_ipv4_mask('192.168.1.1/24', 32), format_ipv4('192.168.1.1', -1),
+        dynamic_to_json(dynamic({'b': 1, 'a': {'d': 2, 'c': 3}})), parse_path(@'C:\\temp\\f.txt').RootPath");
+    assert_eq!(
+        rows(&t),
+        vec![vec![
+            Json::from("192.168.1.0/24"),
+            Json::from(""),
+            Json::from(r#"{"a":{"c":3,"d":2},"b":1}"#),
+            Json::from("C:"),
+        ]]
+    );
+}
