@@ -67,6 +67,59 @@ pub fn cmp_values(a: &Value, b: &Value) -> Ordering {
     }
 }
 
+/// The `indexof`/`array_index_of` search over `n` items for a lookup `w` items long, with the
+/// optional arguments `[start, length, occurrence]`: a negative start counts from the end,
+/// a negative length searches to the end, and the lookup must lie wholly inside the window.
+/// Each further occurrence is searched in a new window of `length` items that starts just after
+/// the previous match (the documented `indexof("abcdefgabcdefg", "cde", 1, 10, 2)` is 9).
+/// -1 when not found.
+fn nth_index(n: usize, w: usize, opt: &[Value], is_at: impl Fn(usize) -> bool) -> i64 {
+    let start = opt.first().and_then(Value::as_i64).unwrap_or(0);
+    let len = opt.get(1).and_then(Value::as_i64).unwrap_or(-1);
+    let occ = opt.get(2).and_then(Value::as_i64).unwrap_or(1);
+    if occ < 1 {
+        return -1;
+    }
+    let mut from = if start < 0 {
+        (n as i64 + start).max(0) as usize
+    } else {
+        start as usize
+    };
+    let mut seen = 0;
+    while from <= n {
+        let end = if len < 0 {
+            n
+        } else {
+            from.saturating_add(len as usize).min(n)
+        };
+        let found = (from..end).find(|&i| i + w <= end && is_at(i));
+        match found {
+            Some(i) => {
+                seen += 1;
+                if seen == occ {
+                    return i as i64;
+                }
+                from = i + 1;
+            }
+            None => return -1,
+        }
+    }
+    -1
+}
+
+/// The JSON value with every property bag's keys in sorted order.
+fn sort_keys(j: Json) -> Json {
+    match j {
+        Json::Object(m) => {
+            let mut items: Vec<(String, Json)> = m.into_iter().collect();
+            items.sort_by(|x, y| x.0.cmp(&y.0));
+            Json::Object(items.into_iter().map(|(k, v)| (k, sort_keys(v))).collect())
+        }
+        Json::Array(v) => Json::Array(v.into_iter().map(sort_keys).collect()),
+        j => j,
+    }
+}
+
 fn values_equal(a: &Value, b: &Value) -> bool {
     let (a, b) = (a.clone().undyn(), b.clone().undyn());
     match (&a, &b) {
@@ -820,6 +873,11 @@ pub fn aggregate(name: &str, xs: Vec<DfExpr>, ts: &[KType]) -> Result<DfExpr, St
 
 const NAMES: &[&str] = &[
     "abs",
+    "hash",
+    "hash_md5",
+    "hash_sha1",
+    "hash_sha256",
+    "hash_xxhash64",
     "acos",
     "ago",
     "array_concat",
@@ -1622,46 +1680,10 @@ pub fn scalar(name: &str, xs: Vec<DfExpr>, ts: &[KType], now_ns: i64) -> Result<
             rf(|a| {
                 let s: Vec<char> = sarg(a, 0).chars().collect();
                 let l: Vec<char> = sarg(a, 1).chars().collect();
-                let start = if a.len() > 2 {
-                    arg(a, 2).as_i64().unwrap_or(0)
-                } else {
-                    0
-                };
-                let start = if start < 0 {
-                    (s.len() as i64 + start).max(0)
-                } else {
-                    start
-                } as usize;
-                let len = if a.len() > 3 {
-                    arg(a, 3).as_i64().unwrap_or(-1)
-                } else {
-                    -1
-                };
-                let occ = if a.len() > 4 {
-                    arg(a, 4).as_i64().unwrap_or(1).max(1)
-                } else {
-                    1
-                };
-                if start > s.len() {
-                    return Value::Long(-1);
-                }
-                let end = if len < 0 {
-                    s.len()
-                } else {
-                    (start + len as usize).min(s.len())
-                };
-                let mut seen = 0;
-                let mut i = start;
-                while i + l.len() <= end {
-                    if s[i..i + l.len()] == l[..] {
-                        seen += 1;
-                        if seen == occ {
-                            return Value::Long(i as i64);
-                        }
-                    }
-                    i += 1;
-                }
-                Value::Long(-1)
+                let w = l.len();
+                Value::Long(nth_index(s.len(), w, &a[2.min(a.len())..], |i| {
+                    s[i..i + w] == l[..]
+                }))
             }),
         ),
         "countof" => {
@@ -1708,7 +1730,8 @@ pub fn scalar(name: &str, xs: Vec<DfExpr>, ts: &[KType], now_ns: i64) -> Result<
         "tostring" => (K::String, rf(|a| Value::Str(sarg(a, 0)))),
         "dynamic_to_json" => (
             K::String,
-            rf(|a| Value::Str(arg(a, 0).to_json().to_string())),
+            // property bag keys come out sorted (the dynamic_to_json page)
+            rf(|a| Value::Str(sort_keys(arg(a, 0).to_json()).to_string())),
         ),
         "todynamic" | "parse_json" | "toarray" | "tobag" => (
             K::Dynamic,
@@ -1913,11 +1936,9 @@ pub fn scalar(name: &str, xs: Vec<DfExpr>, ts: &[KType], now_ns: i64) -> Result<
                     return Value::Null;
                 };
                 let x = arg(a, 1);
-                Value::Long(
-                    v.iter()
-                        .position(|j| values_equal(&Value::Dyn(j.clone()), &x))
-                        .map_or(-1, |i| i as i64),
-                )
+                Value::Long(nth_index(v.len(), 1, &a[2.min(a.len())..], |i| {
+                    values_equal(&Value::Dyn(v[i].clone()), &x)
+                }))
             }),
         ),
         "array_reverse" => (
@@ -2477,6 +2498,48 @@ pub fn scalar(name: &str, xs: Vec<DfExpr>, ts: &[KType], now_ns: i64) -> Result<
             });
             return Ok(udf::call("new_guid", K::Guid.arrow(), f, xs, true));
         }
+        "hash_sha256" | "hash_sha1" | "hash_md5" => {
+            let f = match name {
+                "hash_sha256" => strings::sha256_hex,
+                "hash_sha1" => strings::sha1_hex,
+                _ => strings::md5_hex,
+            };
+            // the digest of the value's string form (the pages hash datetime(2020-01-01) as
+            // "2020-01-01T00:00:00.0000000Z")
+            (
+                K::String,
+                rf(move |a| match arg(a, 0) {
+                    Value::Null => Value::Null,
+                    v => Value::Str(f(v.to_kstring().as_bytes())),
+                }),
+            )
+        }
+        "hash" | "hash_xxhash64" => {
+            // xxHash64 (seed 0) of the UTF-8 bytes; only strings, whose bytes are known
+            if t0 != K::String && t0 != K::Dynamic {
+                return Err(format!(
+                    "{name}() of a {} value is not supported",
+                    t0.name()
+                ));
+            }
+            (
+                K::Long,
+                rf(|a| {
+                    let s = match arg(a, 0) {
+                        Value::Str(s) => s,
+                        Value::Dyn(Json::String(s)) => s,
+                        _ => return Value::Null,
+                    };
+                    let h = strings::xxhash64(s.as_bytes());
+                    match arg(a, 1).as_i64() {
+                        Some(m) if m > 0 => Value::Long((h % m as u64) as i64),
+                        Some(_) => Value::Null,
+                        None if a.len() > 1 && !arg(a, 1).is_null() => Value::Null,
+                        None => Value::Long(h as i64),
+                    }
+                }),
+            )
+        }
         "strcmp" => (
             K::Int,
             rf(|a| {
@@ -2584,8 +2647,9 @@ pub fn scalar(name: &str, xs: Vec<DfExpr>, ts: &[KType], now_ns: i64) -> Result<
         "parse_ipv4" => (
             K::Long,
             rf(|a| {
-                strings::parse_ipv4(&sarg(a, 0))
-                    .map_or(Value::Null, |(ip, _)| Value::Long(ip as i64))
+                strings::parse_ipv4(&sarg(a, 0)).map_or(Value::Null, |(ip, bits)| {
+                    Value::Long((ip & strings::mask(bits)) as i64)
+                })
             }),
         ),
         "format_ipv4" | "format_ipv4_mask" => {
@@ -2601,8 +2665,13 @@ pub fn scalar(name: &str, xs: Vec<DfExpr>, ts: &[KType], now_ns: i64) -> Result<
                     let Some((ip, pfx)) = ip else {
                         return Value::Str(String::new());
                     };
+                    // the address's own prefix and the mask argument both apply (the
+                    // narrower wins); a mask outside 0..=32 gives an empty string
                     let bits = if a.len() > 1 {
-                        arg(a, 1).as_i64().unwrap_or(32).clamp(0, 32) as u32
+                        match arg(a, 1).as_i64() {
+                            Some(b) if (0..=32).contains(&b) => (b as u32).min(pfx),
+                            _ => return Value::Str(String::new()),
+                        }
                     } else {
                         pfx.min(32)
                     };

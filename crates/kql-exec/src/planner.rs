@@ -276,8 +276,10 @@ impl<'a> Planner<'a> {
                     } else {
                         let schema = DFSchema::empty();
                         let x = self.scalar(e, &schema)?;
+                        // a bare scalar expression (the form the function reference pages
+                        // use) names its column `result`, as those pages show
                         self.builder(
-                            LogicalPlanBuilder::empty(true).project(vec![x.alias("print_0")]),
+                            LogicalPlanBuilder::empty(true).project(vec![x.alias("result")]),
                         )?
                     };
                     let mut t = self.execute(plan)?;
@@ -718,17 +720,54 @@ impl<'a> Planner<'a> {
         let withsource =
             option_word(&u.options, "withsource").or_else(|| option_word(&u.options, "source"));
         let kind_inner = option_word(&u.options, "kind").as_deref() == Some("inner");
-        // the union schema: columns in order of first appearance
-        let mut cols: Vec<(String, DataType)> = Vec::new();
+        // the union schema: columns in order of first appearance. A name that comes with
+        // different types becomes one column per type, `name_type` (union page: `x_long`,
+        // `x_int`), with a `1` added when an input already has a column of that name.
+        let mut seen: Vec<(String, KType, DataType)> = Vec::new();
         for (_, p) in &inputs {
             for f in p.schema().fields() {
-                if !cols.iter().any(|(n, _)| n == f.name()) {
-                    cols.push((f.name().clone(), f.data_type().clone()));
+                let kt = KType::of_arrow(f.data_type());
+                // an untyped null column takes the type the name has elsewhere
+                let untyped = f.data_type() == &DataType::Null;
+                let typed_elsewhere = || {
+                    inputs.iter().any(|(_, q)| {
+                        q.schema()
+                            .field_with_unqualified_name(f.name())
+                            .is_ok_and(|g| g.data_type() != &DataType::Null)
+                    })
+                };
+                if untyped && typed_elsewhere() {
+                    continue;
+                }
+                if !seen.iter().any(|(n, t, _)| n == f.name() && *t == kt) {
+                    seen.push((f.name().clone(), kt, f.data_type().clone()));
                 }
             }
         }
+        let all_names: Vec<String> = seen.iter().map(|(n, _, _)| n.clone()).collect();
+        // (output name, source name, source type, arrow type)
+        let mut cols: Vec<(String, String, KType, DataType)> = Vec::new();
+        for (n, kt, dt) in &seen {
+            let mixed = seen.iter().filter(|(m, _, _)| m == n).count() > 1;
+            let out = if mixed {
+                let mut o = format!("{n}_{}", kt.name());
+                while all_names.contains(&o) || cols.iter().any(|c| c.0 == o) {
+                    o.push('1');
+                }
+                o
+            } else {
+                n.clone()
+            };
+            cols.push((out, n.clone(), *kt, dt.clone()));
+        }
         if kind_inner {
-            cols.retain(|(n, _)| inputs.iter().all(|(_, p)| names(p).contains(n)));
+            cols.retain(|(_, n, kt, _)| {
+                inputs.iter().all(|(_, p)| {
+                    p.schema()
+                        .field_with_unqualified_name(n)
+                        .is_ok_and(|f| KType::of_arrow(f.data_type()) == *kt)
+                })
+            });
         }
         let mut out: Option<LogicalPlanBuilder> = None;
         for (i, (name, p)) in inputs.into_iter().enumerate() {
@@ -742,22 +781,23 @@ impl<'a> Planner<'a> {
                 };
                 exprs.push(lit(label).alias(ws));
             }
-            for (n, t) in &cols {
-                let x = if have.contains(n) {
-                    let ft = p
-                        .schema()
+            for (out_name, n, kt, t) in &cols {
+                let ft = if have.contains(n) {
+                    p.schema()
                         .field_with_unqualified_name(n)
                         .map(|f| f.data_type().clone())
-                        .unwrap_or(DataType::Null);
-                    if &ft == t {
-                        col(n)
-                    } else {
-                        convert_expr(col(n), KType::of_arrow(t))
-                    }
+                        .ok()
                 } else {
-                    DfExpr::Literal(value::scalar(KType::of_arrow(t), Value::Null))
+                    None
                 };
-                exprs.push(x.alias(n));
+                let x = match ft {
+                    Some(ft) if &ft == t => col(n),
+                    Some(ft) if KType::of_arrow(&ft) == *kt || ft == DataType::Null => {
+                        convert_expr(col(n), *kt)
+                    }
+                    _ => DfExpr::Literal(value::scalar(*kt, Value::Null)),
+                };
+                exprs.push(x.alias(out_name));
             }
             let projected = self.builder(LogicalPlanBuilder::from(p).project(exprs))?;
             out = Some(match out {
@@ -2053,6 +2093,9 @@ impl<'a> Planner<'a> {
             None => None,
         };
         let index_col = option_word(options, "with_itemindex");
+        // bagexpansion=array expands a property bag into [key, value] arrays; the default
+        // (bag) into single-entry bags
+        let bag_as_array = option_word(options, "bagexpansion").as_deref() == Some("array");
         let have = names(&plan);
         let mut exprs: Vec<DfExpr> = Vec::new();
         let mut targets: Vec<(String, Option<KType>)> = Vec::new();
@@ -2077,6 +2120,10 @@ impl<'a> Planner<'a> {
                 let v = a.first().cloned().unwrap_or(Value::Null);
                 let mut items: Vec<Json> = match v {
                     Value::Dyn(Json::Array(items)) => items,
+                    Value::Dyn(Json::Object(m)) if bag_as_array => m
+                        .into_iter()
+                        .map(|(k, v)| Json::Array(vec![Json::String(k), v]))
+                        .collect(),
                     Value::Dyn(Json::Object(m)) => m
                         .into_iter()
                         .map(|(k, v)| {
@@ -2184,6 +2231,7 @@ impl<'a> Planner<'a> {
         let kind = option_word(options, "kind").unwrap_or_else(|| "simple".into());
         let flags = option_word(options, "flags").unwrap_or_default();
         let regex_mode = kind == "regex";
+        let relaxed = kind == "relaxed";
         let mut re = String::new();
         if regex_mode {
             if flags.contains('i') {
@@ -2191,6 +2239,13 @@ impl<'a> Planner<'a> {
             }
             if flags.contains('s') {
                 re.push_str("(?s)");
+            }
+            if flags.contains('m') {
+                re.push_str("(?m)");
+            }
+            // U swaps greediness: string columns become lazy, `*` greedy
+            if flags.contains('U') {
+                re.push_str("(?U)");
             }
         } else {
             re.push_str("(?s)^");
@@ -2217,10 +2272,20 @@ impl<'a> Planner<'a> {
                         KType::Long | KType::Int => r"(-?\d+)",
                         KType::Real => r"(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)",
                         _ if last => "(.*)",
-                        _ if regex_mode => "(.*?)",
+                        // regex mode: other columns are greedy unless flags has U (the
+                        // parse page's regex-mode examples)
+                        _ if regex_mode => "(.*)",
                         _ => "(.*?)",
                     };
-                    re.push_str(&format!("(?P<kqlcol{}>{})", cols.len(), &g[1..g.len() - 1]));
+                    // relaxed: a typed column that does not match its type is null, the
+                    // rest of the pattern still matches
+                    let optional = relaxed && matches!(t, KType::Long | KType::Int | KType::Real);
+                    re.push_str(&format!(
+                        "(?P<kqlcol{}>{}){}",
+                        cols.len(),
+                        &g[1..g.len() - 1],
+                        if optional { "?" } else { "" }
+                    ));
                     cols.push((name.name.clone(), t));
                 }
             }

@@ -670,3 +670,123 @@ fn scan_sequences_get_match_ids() {
     .expect_err("output=last");
     assert!(e.message.contains("output=last"), "{}", e.message);
 }
+
+#[test]
+fn parse_regex_columns_are_greedy_unless_flag_u() {
+    // parse page: without flags the string column runs to the last `,`; `flags=U` makes it lazy
+    let src = "print s = 'resourceName=Pipe, totalSlices=27, n=2'";
+    let t = q(&format!(
+        "{src} | parse kind=regex s with * 'resourceName=' r ',' * | project r"
+    ));
+    assert_eq!(rows(&t), vec![vec![Json::from("Pipe, totalSlices=27")]]);
+    let t = q(&format!(
+        "{src} | parse kind=regex flags=U s with * 'resourceName=' r ',' * | project r"
+    ));
+    assert_eq!(rows(&t), vec![vec![Json::from("Pipe")]]);
+}
+
+#[test]
+fn parse_relaxed_nulls_columns_that_do_not_match_their_type() {
+    let t = q("print s = 'a=x, n=oops, m=5)'
+        | parse kind=relaxed s with * 'a=' a ', n=' n: long * 'm=' m: long ')' *
+        | project a, n, m");
+    assert_eq!(
+        rows(&t),
+        vec![vec![Json::from("x"), Json::Null, Json::from(5)]]
+    );
+}
+
+#[test]
+fn mv_expand_bagexpansion_array_gives_key_value_pairs() {
+    let t = q(r#"print b = dynamic({"p1": "a1"}) | mv-expand bagexpansion=array b"#);
+    assert_eq!(rows(&t), vec![vec![serde_json::json!(["p1", "a1"])]]);
+}
+
+#[test]
+fn parse_ipv4_applies_the_prefix_mask() {
+    let t = q("print parse_ipv4('192.168.1.1/24'), parse_ipv4('255.255.255.255/31'), parse_ipv4('10.0.0.1')");
+    assert_eq!(
+        rows(&t),
+        vec![vec![
+            Json::from(3232235776i64),
+            Json::from(4294967294i64),
+            Json::from(167772161i64)
+        ]]
+    );
+}
+
+#[test]
+fn indexof_windows_and_occurrences() {
+    // indexof page: each further occurrence is searched in a new window after the last match
+    let t = q(
+        r#"print indexof("abcdefg", "cde", 1, 2), indexof("abcdefgabcdefg", "cde", 1, 10, 2),
+        indexof("abcdefg", "cde", -5), array_index_of(dynamic(["this", "is", "an", "example", "an"]), "an", 1, -1, 2),
+        array_index_of(dynamic(["a", "b"]), "b", 0, 1)"#,
+    );
+    assert_eq!(
+        rows(&t),
+        vec![vec![
+            Json::from(-1),
+            Json::from(9),
+            Json::from(2),
+            Json::from(4),
+            Json::from(-1)
+        ]]
+    );
+}
+
+#[test]
+fn digests_hash_the_string_form() {
+    let t = q(
+        r#"print hash_sha256("World"), hash_sha1("World"), hash_md5("World"),
+        hash_md5(datetime(2020-01-01)), hash_md5(""), hash("World"), hash_xxhash64("World", 100)"#,
+    );
+    assert_eq!(
+        rows(&t),
+        vec![vec![
+            Json::from("78ae647dc5544d227130a0682a51e30bc7777fbb6d8a8f17007463a3ecd1d524"),
+            Json::from("70c07ec18ef89c5309bbb0937f3a6342411e1fdd"),
+            Json::from("f5a7924e621e84c9280a9a27e1bcb7f6"),
+            Json::from("786c530672d1f8db31fee25ea8a9390b"),
+            Json::from("d41d8cd98f00b204e9800998ecf8427e"),
+            Json::from(1846988464401551951i64),
+            Json::from(51),
+        ]]
+    );
+}
+
+#[test]
+fn bare_expression_names_its_column_result() {
+    let t = q("binary_xor(1, 1)");
+    assert_eq!(names(&t), ["result"]);
+}
+
+#[test]
+fn union_splits_a_name_with_several_types() {
+    // union page: x:long and x:int become x_long and x_int; a taken name gets a `1`
+    let t = q(
+        "let V1 = view () { print x = 1 }; let V2 = view () { print x = toint(2) };
+        let V3 = view () { print x_long = 3 };
+        union withsource=T V1, V2, V3 | sort by T asc",
+    );
+    assert_eq!(names(&t), ["T", "x_long1", "x_int", "x_long"]);
+    assert_eq!(
+        rows(&t)[1],
+        vec![Json::from("V2"), Json::Null, Json::from(2), Json::Null]
+    );
+}
+
+#[test]
+fn format_ipv4_takes_the_narrower_prefix() {
+    let t = q("print format_ipv4_mask('192.168.1.1/24', 32), format_ipv4('192.168.1.1', -1),
+        dynamic_to_json(dynamic({'b': 1, 'a': {'d': 2, 'c': 3}})), parse_path(@'C:\\temp\\f.txt').RootPath");
+    assert_eq!(
+        rows(&t),
+        vec![vec![
+            Json::from("192.168.1.0/24"),
+            Json::from(""),
+            Json::from(r#"{"a":{"c":3,"d":2},"b":1}"#),
+            Json::from("C:"),
+        ]]
+    );
+}
