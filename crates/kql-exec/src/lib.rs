@@ -85,6 +85,40 @@ impl TableBuilder {
         Ok(())
     }
 
+    /// Converts one row for [`TableBuilder::push_prepared`] (values as in
+    /// [`TableBuilder::push`]). It needs only the columns, so it can run on any thread,
+    /// away from the builder.
+    pub fn prepare(columns: &[(String, KType)], row: &Map<String, Json>) -> PreparedRow {
+        PreparedRow(
+            columns
+                .iter()
+                .map(|(name, t)| row.get(name).map_or(Value::Null, |j| input_value(*t, j)))
+                .collect(),
+        )
+    }
+
+    /// Appends a row made by [`TableBuilder::prepare`] with this builder's columns;
+    /// the same as [`TableBuilder::push`] of the row it was made from.
+    pub fn push_prepared(&mut self, row: PreparedRow) -> Result<(), KqlError> {
+        if row.0.len() != self.pending.len() {
+            return Err(KqlError {
+                message: format!(
+                    "a row of {} values for a table of {} columns",
+                    row.0.len(),
+                    self.pending.len()
+                ),
+                span: Span::default(),
+            });
+        }
+        for (col, v) in self.pending.iter_mut().zip(row.0) {
+            col.push(v);
+        }
+        if self.pending.first().is_some_and(|c| c.len() >= Self::BATCH) {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
     pub fn len(&self) -> usize {
         self.batches.iter().map(|b| b.num_rows()).sum::<usize>()
             + self.pending.first().map_or(0, |c| c.len())
@@ -121,6 +155,11 @@ impl TableBuilder {
         })
     }
 }
+
+/// A row converted to a table's column types ([`TableBuilder::prepare`]), ready to be
+/// appended by [`TableBuilder::push_prepared`].
+#[derive(Debug)]
+pub struct PreparedRow(Vec<Value>);
 
 fn table_schema(columns: &[(String, KType)]) -> SchemaRef {
     Arc::new(Schema::new(

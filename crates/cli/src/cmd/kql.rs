@@ -3,8 +3,9 @@
 
 use anyhow::{Context, Result};
 use clap::ValueEnum;
-use harrier_kql_exec::{empty_tables, InputTable, ResultTable, TableBuilder};
-use harrier_sources::{read_paths, to_defender, DefenderTable, ReadOptions};
+use harrier_event::Event;
+use harrier_kql_exec::{empty_tables, InputTable, KType, PreparedRow, ResultTable, TableBuilder};
+use harrier_sources::{read_paths_with, to_defender, DefenderTable, ReadOptions, Skip, Summary};
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -37,37 +38,76 @@ pub struct Args {
     paths: Vec<String>,
 }
 
-/// The Defender tables, filled with the rows the events map onto. Rows go straight into
-/// Arrow columns as they are read (`TableBuilder`), so memory follows the data, not the
-/// JSON objects the mapping produces.
-fn load_tables(paths: &[String]) -> Result<BTreeMap<String, InputTable>> {
+/// The Defender event tables a query can read: those it names, or all six when it
+/// has `union`, `search` or `find` (which may name tables by wildcard). A textual test,
+/// so it can only over-include: a table the query cannot read stays empty.
+fn tables_read(query: &str) -> Vec<DefenderTable> {
+    let q = query.to_ascii_lowercase();
+    let wide = ["union", "search", "find"].iter().any(|w| q.contains(w));
+    DefenderTable::all()
+        .into_iter()
+        .filter(|t| wide || q.contains(&t.name().to_ascii_lowercase()))
+        .collect()
+}
+
+/// The Defender tables, filled with the rows the events map onto (only the tables in
+/// `wanted`; the others stay empty). Worker threads parse the input and map each event
+/// onto its table's columns (`TableBuilder::prepare`); this thread appends the rows in
+/// input order, and they go into Arrow columns 8,192 at a time, so memory follows the
+/// data, not the JSON objects the mapping produces.
+fn load_tables(
+    paths: &[String],
+    wanted: &[DefenderTable],
+    opts: &ReadOptions,
+) -> Result<BTreeMap<String, InputTable>> {
+    let (tables, _) = load_tables_with(paths, wanted, opts, &mut |skip| {
+        eprintln!("warning: {}: skipped: {}", skip.origin, skip.reason)
+    })?;
+    Ok(tables)
+}
+
+/// [`load_tables`], handing each line or record that cannot be read to `on_skip`.
+fn load_tables_with(
+    paths: &[String],
+    wanted: &[DefenderTable],
+    opts: &ReadOptions,
+    on_skip: &mut dyn FnMut(Skip),
+) -> Result<(BTreeMap<String, InputTable>, Summary)> {
     let mut tables = empty_tables();
     if paths.is_empty() {
-        return Ok(tables);
+        return Ok((tables, Summary::default()));
     }
-    let mut builders: BTreeMap<String, TableBuilder> = DefenderTable::all()
-        .into_iter()
-        .filter_map(|t| {
-            let name = t.name().to_string();
-            let cols = tables.get(&name)?.columns.clone();
-            Some((name, TableBuilder::new(cols)))
+    // indexed like `wanted`
+    let columns: Vec<Vec<(String, KType)>> = wanted
+        .iter()
+        .map(|t| {
+            tables
+                .get(t.name())
+                .map(|it| it.columns.clone())
+                .unwrap_or_default()
         })
         .collect();
+    let mut builders: Vec<TableBuilder> = columns.iter().cloned().map(TableBuilder::new).collect();
     let mut failure: Option<harrier_kql_exec::KqlError> = None;
     let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
-    let summary = read_paths(
+    let map = |e: Event| -> Option<(usize, PreparedRow)> {
+        let row = to_defender(&e)?;
+        let i = wanted.iter().position(|t| *t == row.table)?;
+        Some((i, TableBuilder::prepare(&columns[i], &row.row)))
+    };
+    let summary = read_paths_with(
         &paths,
-        &ReadOptions::default(),
-        &mut |e| {
-            if let Some(row) = to_defender(&e) {
-                if let Some(b) = builders.get_mut(row.table.name()) {
-                    if let Err(err) = b.push(&row.row) {
-                        failure.get_or_insert(err);
-                    }
+        opts,
+        None,
+        &map,
+        &mut |(i, row)| {
+            if let Some(b) = builders.get_mut(i) {
+                if let Err(err) = b.push_prepared(row) {
+                    failure.get_or_insert(err);
                 }
             }
         },
-        &mut |skip| eprintln!("warning: {}: skipped: {}", skip.origin, skip.reason),
+        on_skip,
     );
     if let Some(e) = failure {
         anyhow::bail!("{e}");
@@ -78,10 +118,10 @@ fn load_tables(paths: &[String]) -> Result<BTreeMap<String, InputTable>> {
             summary.failed_files
         );
     }
-    for (name, b) in builders {
-        tables.insert(name, b.finish()?);
+    for (t, b) in wanted.iter().zip(builders) {
+        tables.insert(t.name().to_string(), b.finish()?);
     }
-    Ok(tables)
+    Ok((tables, summary))
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -102,7 +142,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         eprint!("{}", harrier_kql::render_error(&args.query, &e));
         return Ok(ExitCode::from(2));
     }
-    let tables = load_tables(&args.paths)?;
+    let tables = load_tables(
+        &args.paths,
+        &tables_read(&args.query),
+        &ReadOptions::default(),
+    )?;
     let results = match harrier_kql_exec::run(&args.query, &tables, now) {
         Ok(r) => r,
         Err(e) => {
@@ -200,4 +244,115 @@ fn write_table(out: &mut impl Write, t: &ResultTable) -> Result<()> {
     }
     writeln!(out, "({} rows)", rows.len())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// NDJSON spanning several of the parallel reader's blocks: network and process
+    /// rows, missing and null values, numbers as strings, and malformed lines.
+    fn sample() -> (String, Vec<u64>) {
+        let mut text = String::new();
+        let mut bad = Vec::new();
+        let pad = "x".repeat(120);
+        for i in 0..60_000u64 {
+            let line = match i % 11 {
+                3 if i % 2 == 1 => {
+                    bad.push(i + 1);
+                    format!(
+                        "{{\"Timestamp\": \"2024-05-01T00:00:{:02}Z\", broken",
+                        i % 60
+                    )
+                }
+                5 => format!(
+                    r#"{{"Timestamp":"2024-05-01T01:00:00Z","DeviceName":"h{i}","ActionType":"ProcessCreated","FileName":"p{}.exe","ProcessCommandLine":"{pad}","ProcessId":"{i}"}}"#,
+                    i % 13
+                ),
+                7 => format!(
+                    r#"{{"Timestamp":"2024-05-01T02:00:00.5Z","DeviceName":"h{i}","ActionType":"ConnectionSuccess","RemoteIP":null,"RemotePort":"{}"}}"#,
+                    i % 9
+                ),
+                _ => format!(
+                    r#"{{"Timestamp":"2024-05-01T00:{:02}:00Z","DeviceId":"d{}","DeviceName":"h{}","ActionType":"ConnectionSuccess","RemoteIP":"10.0.{}.{}","RemotePort":{},"InitiatingProcessFileName":"a.exe","InitiatingProcessCommandLine":"{pad}"}}"#,
+                    i % 60,
+                    i % 17,
+                    i % 100,
+                    i % 200,
+                    i % 250,
+                    i % 65536
+                ),
+            };
+            text.push_str(&line);
+            text.push('\n');
+        }
+        (text, bad)
+    }
+
+    #[test]
+    fn parallel_load_gives_the_sequential_tables() {
+        let (text, bad) = sample();
+        assert!(
+            text.len() > 9 << 20,
+            "the input spans at least three blocks"
+        );
+        let path =
+            std::env::temp_dir().join(format!("harrier-kql-load-{}.ndjson", std::process::id()));
+        std::fs::write(&path, &text).expect("write the sample");
+        let paths = vec![path.to_string_lossy().into_owned()];
+        let all = DefenderTable::all();
+        let load = |threads: usize| {
+            let mut skipped = Vec::new();
+            let opts = ReadOptions {
+                threads,
+                ..ReadOptions::default()
+            };
+            let (tables, summary) = load_tables_with(&paths, &all, &opts, &mut |s| {
+                skipped.push(s.origin.to_string())
+            })
+            .expect("loads");
+            (tables, summary, skipped)
+        };
+        let (seq, seq_summary, seq_skips) = load(1);
+        let (par, par_summary, par_skips) = load(3);
+        let _ = std::fs::remove_file(&path);
+
+        assert_eq!(seq_summary, par_summary);
+        assert_eq!(seq_summary.skipped, bad.len() as u64);
+        assert_eq!(seq_skips, par_skips);
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        for (origin, line) in seq_skips.iter().zip(&bad) {
+            assert!(
+                origin.contains(&name) && origin.ends_with(&format!(":{line}")),
+                "{origin} is not line {line}"
+            );
+        }
+        assert_eq!(
+            seq.keys().collect::<Vec<_>>(),
+            par.keys().collect::<Vec<_>>()
+        );
+        let rows = |t: &InputTable| t.batches.iter().map(|b| b.num_rows()).sum::<usize>();
+        assert!(rows(&seq["DeviceNetworkEvents"]) > 40_000);
+        assert!(rows(&seq["DeviceProcessEvents"]) > 5_000);
+        for (name, s) in &seq {
+            let p = &par[name];
+            assert_eq!(s.columns, p.columns, "{name}");
+            assert_eq!(s.batches, p.batches, "{name}");
+            assert!(s.rows.is_empty() && p.rows.is_empty(), "{name}");
+        }
+    }
+
+    #[test]
+    fn only_the_tables_a_query_names_are_read() {
+        assert_eq!(
+            tables_read("DeviceNetworkEvents | where RemotePort == 443 | count"),
+            vec![DefenderTable::DeviceNetworkEvents]
+        );
+        assert_eq!(tables_read("union Device* | count").len(), 6);
+        assert_eq!(tables_read("search \"x\"").len(), 6);
+        assert!(tables_read("print 1").is_empty());
+    }
 }
