@@ -13,7 +13,7 @@
 use harrier_engine::collect::Collector;
 use harrier_engine::raw::RawFilter;
 use harrier_engine::{Engine, EngineOptions};
-use harrier_sources::{read_paths_with, LineFilter, ReadOptions};
+use harrier_sources::{read_paths_at, LineAt, LineFilter, ReadOptions};
 use std::path::PathBuf;
 
 /// glibc's `struct mallinfo2`.
@@ -73,12 +73,12 @@ fn main() {
     memory("rules loaded");
     let raw = RawFilter::new(engine.literal_values());
     let filter = |line: &[u8]| raw.may_match(line);
-    let keep = |e| {
-        let hits = engine.hits(&e);
+    let keep = |e, at: Option<LineAt<'_>>| {
+        let hits = engine.hits_at(&e, at);
         (!hits.is_empty()).then_some(hits)
     };
     let mut collector = Collector::new(&engine);
-    let summary = read_paths_with(
+    let summary = read_paths_at(
         &[PathBuf::from(events)],
         &ReadOptions::default(),
         (!raw.keeps_everything()).then_some(&filter as &LineFilter<'_>),

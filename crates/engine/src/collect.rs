@@ -32,25 +32,44 @@ use harrier_eql::plan::PlanKind;
 use harrier_eql::value::Val;
 use harrier_event::{Event, Locator, Map, Origin, Value};
 use harrier_rules::alert::alert_severity;
+use harrier_sources::LineAt;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 
-/// An event's document as JSON text, made where it was read, and who it is.
+/// An event's document, made where it was read, and who it is.
 #[derive(Debug)]
 pub struct Stored {
-    json: Vec<u8>,
+    doc: StoredDoc,
     index: Arc<str>,
     id: Option<Arc<str>>,
     origin: Origin,
 }
 
+/// How a kept event's document is kept.
+#[derive(Debug, Clone, PartialEq)]
+enum StoredDoc {
+    /// As compact JSON.
+    Json(Vec<u8>),
+    /// As the place of its NDJSON line in its file (read again when it is in
+    /// an alert, see [`harrier_sources::read_line_event`]).
+    Line { offset: u64, len: u32, hash: u64 },
+}
+
 impl Stored {
-    fn of(e: &Event) -> Stored {
-        Stored {
+    fn of(e: &Event, at: Option<LineAt<'_>>) -> Stored {
+        let doc = match at {
+            Some(at) if at.text.len() <= u32::MAX as usize => StoredDoc::Line {
+                offset: at.offset,
+                len: at.text.len() as u32,
+                hash: harrier_sources::line_hash(at.text),
+            },
             // serializing a map of JSON values cannot fail
-            json: serde_json::to_vec(&e.source).unwrap_or_default(),
+            _ => StoredDoc::Json(serde_json::to_vec(&e.source).unwrap_or_default()),
+        };
+        Stored {
+            doc,
             index: e.index.clone(),
             id: e.id.clone(),
             origin: e.origin.clone(),
@@ -60,7 +79,8 @@ impl Stored {
 
 /// How a kept event is written into the [`Blobs`]: who it is (index and
 /// file names interned in [`Collector::names`], its place in the file, its
-/// id), then its document as JSON. Kept this way, an event costs the
+/// id), then its document: a tag byte, then the JSON (tag 0) or the line's
+/// offset, length and checksum (tag 1). Kept this way, an event costs the
 /// collector a [`BlobRef`], and what it says of itself is compressed with
 /// its document.
 fn write_kept(s: &Stored, index: u32, file: u32, out: &mut Vec<u8>) {
@@ -80,7 +100,18 @@ fn write_kept(s: &Stored, index: u32, file: u32, out: &mut Vec<u8>) {
         }
         None => out.extend_from_slice(&u32::MAX.to_le_bytes()),
     }
-    out.extend_from_slice(&s.json);
+    match &s.doc {
+        StoredDoc::Json(json) => {
+            out.push(0);
+            out.extend_from_slice(json);
+        }
+        StoredDoc::Line { offset, len, hash } => {
+            out.push(1);
+            out.extend_from_slice(&offset.to_le_bytes());
+            out.extend_from_slice(&len.to_le_bytes());
+            out.extend_from_slice(&hash.to_le_bytes());
+        }
+    }
 }
 
 /// What [`write_kept`] wrote.
@@ -90,7 +121,13 @@ struct KeptRecord<'a> {
     file: u32,
     locator: Locator,
     id: Option<&'a str>,
-    json: &'a [u8],
+    doc: KeptDoc<'a>,
+}
+
+#[derive(Debug, PartialEq)]
+enum KeptDoc<'a> {
+    Json(&'a [u8]),
+    Line { offset: u64, len: u32, hash: u64 },
 }
 
 fn read_kept(bytes: &[u8]) -> Option<KeptRecord<'_>> {
@@ -112,12 +149,26 @@ fn read_kept(bytes: &[u8]) -> Option<KeptRecord<'_>> {
             (Some(std::str::from_utf8(bytes.get(21..end)?).ok()?), end)
         }
     };
+    let doc = match bytes.get(json_at)? {
+        0 => KeptDoc::Json(bytes.get(json_at + 1..)?),
+        _ => {
+            let rest = bytes.get(json_at + 1..)?;
+            if rest.len() != 20 {
+                return None;
+            }
+            KeptDoc::Line {
+                offset: u64::from_le_bytes(rest[..8].try_into().ok()?),
+                len: u32::from_le_bytes(rest[8..12].try_into().ok()?),
+                hash: u64::from_le_bytes(rest[12..20].try_into().ok()?),
+            }
+        }
+    };
     Some(KeptRecord {
         index,
         file,
         locator,
         id,
-        json: bytes.get(json_at..)?,
+        doc,
     })
 }
 
@@ -219,8 +270,8 @@ impl Hits {
         self.hits.iter().map(|h| h.rule as usize)
     }
 
-    pub(crate) fn store(&mut self, e: &Event) {
-        self.stored = Some(Stored::of(e));
+    pub(crate) fn store(&mut self, e: &Event, at: Option<LineAt<'_>>) {
+        self.stored = Some(Stored::of(e, at));
     }
 }
 
@@ -458,30 +509,50 @@ impl<'e> Collector<'e> {
         }
     }
 
-    /// The kept event at `at`. Its record was written by [`write_kept`], and
-    /// its document parses: it was written from one.
-    fn event_at(&self, at: BlobRef, cache: &mut Option<(u32, Vec<u8>)>) -> Event {
+    /// The kept event at `at`. Its record was written by [`write_kept`]; a
+    /// JSON document parses (it was written from one), a line is read again
+    /// from its file. A line that cannot be (the file is gone or changed)
+    /// gives an empty document and a warning in `cache`.
+    fn event_at(&self, at: BlobRef, cache: &mut ReadCache) -> Event {
         let name = |i: u32| self.names.get(i).cloned().unwrap_or_else(|| Arc::from(""));
-        let (index, file, locator, id, source) = match self.blobs.get(at, cache).and_then(read_kept)
-        {
-            Some(k) => (
-                name(k.index),
-                name(k.file),
-                k.locator,
-                k.id.map(Arc::from),
-                serde_json::from_slice::<Map<String, Value>>(k.json).unwrap_or_default(),
-            ),
-            None => (
-                Arc::from(""),
-                Arc::from(""),
-                Locator::Line(0),
-                None,
-                Map::new(),
-            ),
+        let Some((index, file_id, locator, id, doc)) = self
+            .blobs
+            .get(at, &mut cache.block)
+            .and_then(read_kept)
+            .map(|k| {
+                let doc = match k.doc {
+                    KeptDoc::Json(json) => {
+                        Ok(serde_json::from_slice::<Map<String, Value>>(json).unwrap_or_default())
+                    }
+                    KeptDoc::Line { offset, len, hash } => Err((offset, len, hash)),
+                };
+                (k.index, k.file, k.locator, k.id.map(Arc::from), doc)
+            })
+        else {
+            return Event {
+                source: Map::new(),
+                index: Arc::from(""),
+                id: None,
+                origin: Origin {
+                    file: Arc::from(""),
+                    locator: Locator::Line(0),
+                },
+            };
+        };
+        let file = name(file_id);
+        let source = match doc {
+            Ok(source) => source,
+            Err((offset, len, hash)) => match cache.reread(file_id, &file, offset, len, hash) {
+                Ok(source) => source,
+                Err(e) => {
+                    cache.warnings.push(e);
+                    Map::new()
+                }
+            },
         };
         Event {
             source,
-            index,
+            index: name(index),
             id,
             origin: Origin { file, locator },
         }
@@ -577,6 +648,7 @@ impl<'e> Collector<'e> {
                 out.rules_at_max_signals.push(r);
             }
             out.detections.extend(res.detections);
+            out.warnings.extend(res.warnings);
         }
         out
     }
@@ -607,7 +679,7 @@ impl<'e> Collector<'e> {
             size: Some(max),
             max_samples_per_key: 1,
         };
-        let mut cache = None;
+        let mut cache = ReadCache::default();
         let time_of = |k: usize| facts.get(k).map(|f| rf.time(f)).filter(|&t| t != i128::MAX);
         match exec::run_facts(&cr.plan, &view, &limits) {
             Output::Events(ids) => {
@@ -654,7 +726,39 @@ impl<'e> Collector<'e> {
                 }
             }
         }
+        res.warnings = cache.warnings;
         res
+    }
+}
+
+/// What reading kept events back keeps between events: the last block
+/// decompressed (a rule's results mostly come in input order), the last file
+/// opened to read lines again, and what could not be read.
+#[derive(Default)]
+struct ReadCache {
+    block: Option<(u32, Vec<u8>)>,
+    file: Option<(u32, std::fs::File)>,
+    warnings: Vec<String>,
+}
+
+impl ReadCache {
+    fn reread(
+        &mut self,
+        id: u32,
+        name: &Arc<str>,
+        offset: u64,
+        len: u32,
+        hash: u64,
+    ) -> Result<Map<String, Value>, String> {
+        if self.file.as_ref().is_none_or(|(f, _)| *f != id) {
+            let f = std::fs::File::open(&**name)
+                .map_err(|e| format!("{name}: cannot open again to read an alert's event: {e}"))?;
+            self.file = Some((id, f));
+        }
+        let Some((_, f)) = self.file.as_mut() else {
+            return Err(format!("{name}: not open"));
+        };
+        harrier_sources::read_line_event(f, name, offset, len, hash).map(|e| e.source)
     }
 }
 
@@ -710,6 +814,7 @@ struct RuleResult {
     detections: Vec<Detection>,
     skipped: bool,
     at_max: bool,
+    warnings: Vec<String>,
 }
 
 /// One rule's facts as the executor reads them.
@@ -808,14 +913,36 @@ mod tests {
 
     #[test]
     fn kept_events_read_back_as_written() {
+        let json = br#"{"a":{"b":[1,"x"]}}"#;
         let cases = [
-            (Locator::Line(7), None),
-            (Locator::Record(u64::MAX), Some("évent-1")),
-            (Locator::Element(0), Some("")),
+            (Locator::Line(7), None, StoredDoc::Json(json.to_vec())),
+            (
+                Locator::Record(u64::MAX),
+                Some("évent-1"),
+                StoredDoc::Json(json.to_vec()),
+            ),
+            (
+                Locator::Element(0),
+                Some(""),
+                StoredDoc::Line {
+                    offset: u64::MAX - 5,
+                    len: 0,
+                    hash: 1,
+                },
+            ),
+            (
+                Locator::Line(3),
+                None,
+                StoredDoc::Line {
+                    offset: 17,
+                    len: u32::MAX,
+                    hash: u64::MAX,
+                },
+            ),
         ];
-        for (locator, id) in cases {
+        for (locator, id, doc) in cases {
             let stored = Stored {
-                json: br#"{"a":{"b":[1,"x"]}}"#.to_vec(),
+                doc: doc.clone(),
                 index: Arc::from("logs-x"),
                 id: id.map(Arc::from),
                 origin: Origin {
@@ -825,6 +952,10 @@ mod tests {
             };
             let mut bytes = Vec::new();
             write_kept(&stored, 3, u32::MAX - 1, &mut bytes);
+            let (kept, doc_bytes) = match &doc {
+                StoredDoc::Json(j) => (KeptDoc::Json(&j[..]), j.len()),
+                &StoredDoc::Line { offset, len, hash } => (KeptDoc::Line { offset, len, hash }, 20),
+            };
             assert_eq!(
                 read_kept(&bytes),
                 Some(KeptRecord {
@@ -832,13 +963,14 @@ mod tests {
                     file: u32::MAX - 1,
                     locator,
                     id,
-                    json: &stored.json[..],
+                    doc: kept,
                 })
             );
-            assert_eq!(
-                read_kept(&bytes[..bytes.len() - stored.json.len() - 1]),
-                None
-            );
+            // without the tag byte and the document, or with a line cut short
+            assert_eq!(read_kept(&bytes[..bytes.len() - doc_bytes - 1]), None);
+            if matches!(doc, StoredDoc::Line { .. }) {
+                assert_eq!(read_kept(&bytes[..bytes.len() - 1]), None);
+            }
         }
     }
 

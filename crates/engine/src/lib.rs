@@ -40,6 +40,7 @@ use harrier_eql::{Analyzer, Settings, Span};
 use harrier_event::{Document, Event, FieldIndex, FieldPath, FlatView, Map, Value};
 use harrier_rules::exceptions::ExceptionLists;
 use harrier_rules::{Rule, RuleSetSummary, Severity};
+use harrier_sources::LineAt;
 use index_pattern::IndexFilter;
 use std::collections::HashMap;
 
@@ -157,12 +158,8 @@ pub struct CompiledRule {
     index: IndexFilter,
     /// Categories one of which an event must have; `None` when any event may match.
     categories: Option<Vec<String>>,
-    /// Step filters (and `until`): an event matching none of them is irrelevant.
-    filters: Vec<CExpr>,
     /// A literal condition every filter implies (see [`literal`]), if there is one.
     literals: Option<literal::Literals>,
-    /// Join keys of each filter (stages, then `until`).
-    filter_keys: Vec<Vec<KeyExpr>>,
     /// Bit `i`: filter `i` is a stage whose events appear in results (not a
     /// missing-event step, not `until`).
     positive: u64,
@@ -172,6 +169,25 @@ pub struct CompiledRule {
 }
 
 impl CompiledRule {
+    /// The step filters (stages, then `until`) with their join keys, read
+    /// from the plan: an event matching none of them is irrelevant.
+    fn filters(&self) -> impl Iterator<Item = (&CExpr, &[KeyExpr])> + '_ {
+        let (event, stages, until) = match &self.plan.kind {
+            PlanKind::Event(f) => (Some(f), &[][..], None),
+            PlanKind::Sequence { stages, until, .. } => (None, &stages[..], until.as_ref()),
+            PlanKind::Sample { stages } => (None, &stages[..], None),
+        };
+        event
+            .map(|f| (f, &[][..]))
+            .into_iter()
+            .chain(stages.iter().chain(until).map(|s| (&s.filter, &s.keys[..])))
+    }
+
+    /// Step filter `i` (see [`CompiledRule::filters`]).
+    fn filter(&self, i: usize) -> Option<&CExpr> {
+        self.filters().nth(i).map(|(f, _)| f)
+    }
+
     pub fn is_sequence(&self) -> bool {
         !matches!(self.plan.kind, PlanKind::Event(_))
     }
@@ -194,6 +210,14 @@ struct TimeField {
 }
 
 impl TimeField {
+    /// Equal keys, equal times for any document: the fields' path ids.
+    fn key(&self) -> (u32, u32) {
+        (
+            self.primary.path.id(),
+            self.fallback.as_ref().map_or(u32::MAX, |f| f.path.id()),
+        )
+    }
+
     fn of(&self, doc: &Map<String, Value>) -> Option<i128> {
         harrier_eql::eval::timestamp_of(&self.primary, doc).or_else(|| {
             self.fallback
@@ -245,6 +269,12 @@ struct Prefilter {
     /// Every field the step filters and the clauses read: each event is
     /// flattened over these once.
     fields: FieldIndex,
+    /// Position in `literal_fields` of each slot of `fields` (`u32::MAX`: not
+    /// a clause field), so an event's clause values are found by reading its
+    /// flat view once rather than looking up every clause field.
+    literal_of_slot: Vec<u32>,
+    /// Clause fields `fields` has no slot for (only past its 65,534-path limit).
+    literal_unslotted: Vec<usize>,
     index_ok: std::sync::RwLock<HashMap<std::sync::Arc<str>, std::sync::Arc<Vec<bool>>>>,
 }
 
@@ -264,6 +294,8 @@ struct Scratch {
     masks: Vec<u8>,
     touched: Vec<u32>,
     ready: Vec<u32>,
+    /// The lower-cased value being looked up.
+    key: String,
 }
 
 thread_local! {
@@ -336,6 +368,9 @@ pub struct RunOutput {
     pub candidates: u64,
     /// Events suppressed by exceptions, summed over rules.
     pub excepted: u64,
+    /// Kept events that could not be read again from their files (each with
+    /// its file and why); their alerts carry an empty document.
+    pub warnings: Vec<String>,
 }
 
 impl Engine {
@@ -399,7 +434,7 @@ impl Engine {
                 .event_category_override
                 .as_deref()
                 .unwrap_or("event.category");
-            for (fi, f) in cr.filters.iter().enumerate() {
+            for (fi, (f, _)) in cr.filters().enumerate() {
                 let clauses = literal::clauses(f, cat_field);
                 if clauses.is_empty() {
                     prefilter.unindexed.push((r as u32, fi as u16));
@@ -441,7 +476,7 @@ impl Engine {
         }
         let mut read: Vec<&FieldAccess> = Vec::new();
         for cr in &compiled {
-            for f in &cr.filters {
+            for (f, _) in cr.filters() {
                 f.fields(&mut read);
             }
         }
@@ -450,6 +485,13 @@ impl Engine {
                 .map(|f| &f.path)
                 .chain(prefilter.literal_fields.iter()),
         );
+        prefilter.literal_of_slot = vec![u32::MAX; prefilter.fields.len()];
+        for (fpos, path) in prefilter.literal_fields.iter().enumerate() {
+            match prefilter.fields.slot(path) {
+                Some(slot) => prefilter.literal_of_slot[slot as usize] = fpos as u32,
+                None => prefilter.literal_unslotted.push(fpos),
+            }
+        }
         Engine {
             prefilter,
             rules: compiled,
@@ -556,6 +598,14 @@ impl Engine {
     /// event is read: see [`collect`]. Applies the time window and the
     /// rules' exceptions.
     pub fn hits(&self, e: &Event) -> collect::Hits {
+        self.hits_at(e, None)
+    }
+
+    /// [`Engine::hits`] for an event whose NDJSON line can be read again
+    /// (`at`, from [`harrier_sources::read_paths_at`]): a kept event is then
+    /// kept as its line's place and checksum, and read again from the file
+    /// when it is in an alert, instead of being held until the end.
+    pub fn hits_at(&self, e: &Event, at: Option<LineAt<'_>>) -> collect::Hits {
         let mut out = collect::Hits::default();
         let index_ok = self.index_ok(&e.index);
         let doc = FlatView::new(&self.prefilter.fields, &e.source);
@@ -563,10 +613,20 @@ impl Engine {
         self.match_doc(&index_ok, &doc, &mut rules);
         let opts = &self.options;
         let mut needed = false;
+        // most rules read the same time field: parse each field's time once
+        let mut times: Vec<((u32, u32), Option<i128>)> = Vec::new();
         for r in rules {
             let cr = &self.rules[r as usize];
             out.candidates += 1;
-            let ts = cr.time.of(&e.source);
+            let tkey = cr.time.key();
+            let ts = match times.iter().find(|(k, _)| *k == tkey) {
+                Some(&(_, t)) => t,
+                None => {
+                    let t = cr.time.of(&e.source);
+                    times.push((tkey, t));
+                    t
+                }
+            };
             if opts.from.is_some() || opts.to.is_some() {
                 let Some(t) = ts else { continue };
                 if opts.from.is_some_and(|f| t < f) || opts.to.is_some_and(|to| t > to) {
@@ -587,12 +647,12 @@ impl Engine {
             if is_event {
                 mask = 1;
             } else {
-                for (fi, f) in cr.filters.iter().enumerate().take(64) {
+                for (fi, (f, key_exprs)) in cr.filters().enumerate().take(64) {
                     if !harrier_eql::eval::matches(f, &doc) {
                         continue;
                     }
                     mask |= 1 << fi;
-                    for t in exec::key_tuples(&cr.filter_keys[fi], &doc) {
+                    for t in exec::key_tuples(key_exprs, &doc) {
                         keys.push((fi as u8, t));
                     }
                 }
@@ -611,7 +671,7 @@ impl Engine {
             });
         }
         if needed {
-            out.store(e);
+            out.store(e, at);
         }
         out
     }
@@ -621,10 +681,9 @@ impl Engine {
         let p = &self.prefilter;
         let holds = |rule: u32, filter: u16| {
             index_ok[rule as usize]
-                && harrier_eql::eval::matches(
-                    &self.rules[rule as usize].filters[filter as usize],
-                    doc,
-                )
+                && self.rules[rule as usize]
+                    .filter(filter as usize)
+                    .is_some_and(|f| harrier_eql::eval::matches(f, doc))
         };
         for &(r, f) in &p.unindexed {
             if !out[start..].contains(&r) && holds(r, f) {
@@ -637,38 +696,50 @@ impl Engine {
                 masks,
                 touched,
                 ready,
+                key,
             } = &mut *scratch;
             if masks.len() < p.entries.len() {
                 masks.resize(p.entries.len(), 0);
             }
             // light up the clauses the event's values meet
-            let mut key = String::new();
-            for (fi, path) in p.literal_fields.iter().enumerate() {
-                doc.visit(path, &mut |v| {
-                    key.clear();
-                    match v {
-                        Value::String(s) if s.is_ascii() => {
-                            key.push_str(s);
-                            key.make_ascii_lowercase();
-                        }
-                        // the same folding analysis applied to the literals
-                        Value::String(s) => key.push_str(&s.to_lowercase()),
-                        Value::Number(n) => key.push_str(&n.to_string()),
-                        Value::Bool(b) => key.push_str(if *b { "true" } else { "false" }),
-                        _ => return false,
+            let mut light = |fi: usize, v: &Value| {
+                key.clear();
+                match v {
+                    Value::String(s) if s.is_ascii() => {
+                        key.push_str(s);
+                        key.make_ascii_lowercase();
                     }
-                    // the lookup key owns its string; reuse one allocation per probe
-                    let probe = (fi, std::mem::take(&mut key));
-                    if let Some(hits) = p.literal_index.get(&probe) {
-                        for &(entry, bit) in hits {
-                            let m = &mut masks[entry as usize];
-                            if *m == 0 {
-                                touched.push(entry);
-                            }
-                            *m |= bit;
-                        }
+                    // the same folding analysis applied to the literals
+                    Value::String(s) => key.push_str(&s.to_lowercase()),
+                    Value::Number(n) => {
+                        use std::fmt::Write;
+                        let _ = write!(key, "{n}");
                     }
-                    key = probe.1;
+                    Value::Bool(b) => key.push_str(if *b { "true" } else { "false" }),
+                    _ => return,
+                }
+                // the lookup key owns its string; reuse one allocation per probe
+                let probe = (fi, std::mem::take(key));
+                if let Some(hits) = p.literal_index.get(&probe) {
+                    for &(entry, bit) in hits {
+                        let m = &mut masks[entry as usize];
+                        if *m == 0 {
+                            touched.push(entry);
+                        }
+                        *m |= bit;
+                    }
+                }
+                *key = probe.1;
+            };
+            for &(slot, v) in doc.slot_values() {
+                match p.literal_of_slot.get(slot as usize) {
+                    Some(&fi) if fi != u32::MAX => light(fi as usize, v),
+                    _ => {}
+                }
+            }
+            for &fi in &p.literal_unslotted {
+                doc.visit(&p.literal_fields[fi], &mut |v| {
+                    light(fi, v);
                     false
                 });
             }
@@ -707,9 +778,8 @@ impl Engine {
         for (r, cr) in self.rules.iter().enumerate() {
             if index_ok[r]
                 && cr
-                    .filters
-                    .iter()
-                    .any(|f| harrier_eql::eval::matches(f, &e.source))
+                    .filters()
+                    .any(|(f, _)| harrier_eql::eval::matches(f, &e.source))
             {
                 out.push(r as u32);
             }
@@ -789,13 +859,11 @@ fn compile_rule(rule: Rule, plan: Plan, schema: &Schema, o: &EngineOptions) -> C
         .event_category_override
         .clone()
         .unwrap_or_else(|| "event.category".into());
-    let mut filters: Vec<CExpr> = Vec::new();
-    let mut filter_keys: Vec<Vec<KeyExpr>> = Vec::new();
+    let mut filters: Vec<&CExpr> = Vec::new();
     let mut positive = 0u64;
     match &plan.kind {
         PlanKind::Event(f) => {
-            filters.push(f.clone());
-            filter_keys.push(Vec::new());
+            filters.push(f);
             positive = 1;
         }
         PlanKind::Sequence { stages, until, .. } => {
@@ -804,19 +872,13 @@ fn compile_rule(rule: Rule, plan: Plan, schema: &Schema, o: &EngineOptions) -> C
                     positive |= 1 << i;
                 }
             }
-            for s in stages.iter().chain(until.iter()) {
-                filters.push(s.filter.clone());
-                filter_keys.push(s.keys.clone());
-            }
+            filters.extend(stages.iter().chain(until.iter()).map(|s| &s.filter));
         }
         PlanKind::Sample { stages } => {
-            for (i, s) in stages.iter().enumerate() {
-                if i < 64 {
-                    positive |= 1 << i;
-                }
-                filters.push(s.filter.clone());
-                filter_keys.push(s.keys.clone());
+            for i in 0..stages.len().min(64) {
+                positive |= 1 << i;
             }
+            filters.extend(stages.iter().map(|s| &s.filter));
         }
     }
     let mut categories = Some(Vec::new());
@@ -877,8 +939,6 @@ fn compile_rule(rule: Rule, plan: Plan, schema: &Schema, o: &EngineOptions) -> C
         rule,
         plan,
         categories,
-        filters,
-        filter_keys,
         positive,
         time,
         tiebreaker,

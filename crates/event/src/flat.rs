@@ -131,7 +131,8 @@ impl FieldIndex {
         self.len == 0
     }
 
-    fn slot(&self, path: &FieldPath) -> Option<u16> {
+    /// The slot of a path in the index, if the index names it.
+    pub fn slot(&self, path: &FieldPath) -> Option<u16> {
         match self.slot_of_id.get(path.id() as usize) {
             Some(&s) if s != NONE => Some(s),
             _ => None,
@@ -165,6 +166,14 @@ impl<'a> FlatView<'a> {
     /// The document the view was made from.
     pub fn document(&self) -> &'a Map<String, Value> {
         self.doc
+    }
+
+    /// Every value the view holds, as (slot, value), ordered by slot and,
+    /// within a slot, as [`Document::visit`] gives them. A caller interested
+    /// in a few of many named fields reads this once instead of looking each
+    /// field up.
+    pub fn slot_values(&self) -> &[(u16, &'a Value)] {
+        &self.entries
     }
 
     fn values_of(&self, slot: u16) -> &[(u16, &'a Value)] {

@@ -106,6 +106,34 @@ pub fn read_paths_with<T: Send>(
     on_item: &mut dyn FnMut(T),
     on_skip: &mut dyn FnMut(Skip),
 ) -> Summary {
+    read_paths_at(paths, opts, filter, &|e, _| map(e), on_item, on_skip)
+}
+
+/// Where in its file an event's NDJSON line is, and its text: given to the
+/// `map` of [`read_paths_at`] for an event that is the only one its line
+/// holds, in a plain file read by the parallel reader. [`read_line_event`]
+/// reads the event again from the file, so a caller that may need the whole
+/// event much later can keep this instead of the event.
+#[derive(Clone, Copy, Debug)]
+pub struct LineAt<'a> {
+    /// Byte offset of the line in the file.
+    pub offset: u64,
+    /// The line, without its line end.
+    pub text: &'a [u8],
+}
+
+/// [`read_paths_with`], also telling `map` where each event's line is in its
+/// file when the event can be read again from there ([`LineAt`]): it is the
+/// only event of its line, in a plain NDJSON file read on all cores, named by
+/// a path that is valid UTF-8.
+pub fn read_paths_at<T: Send>(
+    paths: &[PathBuf],
+    opts: &ReadOptions,
+    filter: Option<&LineFilter<'_>>,
+    map: &(dyn Fn(Event, Option<LineAt<'_>>) -> Option<T> + Sync),
+    on_item: &mut dyn FnMut(T),
+    on_skip: &mut dyn FnMut(Skip),
+) -> Summary {
     let workers = match opts.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -114,7 +142,7 @@ pub fn read_paths_with<T: Send>(
     // routes hand items to `on_item`, one at a time
     let on_item = std::cell::RefCell::new(on_item);
     let mut on_event = |e: Event| {
-        if let Some(t) = map(e) {
+        if let Some(t) = map(e, None) {
             (on_item.borrow_mut())(t);
         }
     };
@@ -153,6 +181,7 @@ pub fn read_paths_with<T: Send>(
                     parallel::read_ndjson(
                         &file,
                         file_name(&file),
+                        file.to_str().is_some(),
                         workers,
                         filter,
                         map,
@@ -230,6 +259,55 @@ impl Sink<'_> {
     pub(crate) fn fail_file(&mut self, file: &Arc<str>, locator: Locator, reason: String) {
         self.summary.failed_files += 1;
         self.skip(file, locator, reason);
+    }
+}
+
+/// A checksum of a line's text ([`LineAt::text`]), kept with its place so
+/// that [`read_line_event`] can tell whether the line is still what was read.
+pub fn line_hash(text: &[u8]) -> u64 {
+    ahash::RandomState::with_seeds(0x6861_7272, 0x0069_6572, 0x6c69_6e65, 0x0000_6174)
+        .hash_one(text)
+}
+
+/// The one event an NDJSON line of `file` holds, read again from where
+/// [`read_paths_at`] said it was (`offset`, `len` bytes), if the line's
+/// [`line_hash`] is still `hash`; an error when the file changed since. The
+/// event's origin is `name` and line 0: the caller knows the line.
+pub fn read_line_event(
+    file: &mut File,
+    name: &Arc<str>,
+    offset: u64,
+    len: u32,
+    hash: u64,
+) -> Result<Event, String> {
+    use std::io::{Seek, SeekFrom};
+    let mut text = vec![0u8; len as usize];
+    file.seek(SeekFrom::Start(offset))
+        .and_then(|_| file.read_exact(&mut text))
+        .map_err(|e| format!("{name}: cannot read the event at byte {offset} again: {e}"))?;
+    // the reader blanks a byte-order mark at the start of a file
+    if offset == 0 && text.starts_with(b"\xef\xbb\xbf") {
+        text[..3].fill(b' ');
+    }
+    let changed = || {
+        format!("{name}: the line at byte {offset} is not what was read there (the file changed)")
+    };
+    if line_hash(&text) != hash {
+        return Err(changed());
+    }
+    let mut events = Vec::new();
+    let mut on_event = |e: Event| events.push(e);
+    let mut on_skip = |_: Skip| {};
+    let mut summary = Summary::default();
+    let mut sink = Sink {
+        on_event: &mut on_event,
+        on_skip: &mut on_skip,
+        summary: &mut summary,
+    };
+    json::parse_line(&text, Locator::Line(0), name, &mut sink);
+    match (events.pop(), events.is_empty()) {
+        (Some(e), true) => Ok(e),
+        _ => Err(changed()),
     }
 }
 

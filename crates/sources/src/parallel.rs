@@ -12,7 +12,7 @@
 //! first non-blank line is a whole JSON document; everything else goes
 //! through the sequential readers with `map` applied as events arrive.
 
-use crate::{json, Sink, Skip, Summary};
+use crate::{json, LineAt, Sink, Skip, Summary};
 use harrier_event::{Event, Locator};
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -65,6 +65,8 @@ pub(crate) fn is_ndjson(path: &Path) -> bool {
 struct Job {
     seq: u64,
     first_line: u64,
+    /// Byte offset of `bytes` in the file.
+    offset: u64,
     bytes: Vec<u8>,
 }
 
@@ -76,12 +78,16 @@ struct Done<T> {
 }
 
 /// Reads one NDJSON file on `workers` threads (see the module documentation).
+/// With `addressable`, an event that is the only one of its line reaches
+/// `map` with the line's place ([`LineAt`]).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn read_ndjson<T: Send>(
     path: &Path,
     name: Arc<str>,
+    addressable: bool,
     workers: usize,
     filter: Option<&LineFilter<'_>>,
-    map: &(dyn Fn(Event) -> Option<T> + Sync),
+    map: &(dyn Fn(Event, Option<LineAt<'_>>) -> Option<T> + Sync),
     on_item: &mut dyn FnMut(T),
     sink: &mut Sink,
 ) {
@@ -107,7 +113,7 @@ pub(crate) fn read_ndjson<T: Send>(
                     Err(_) => return,
                 };
                 let Ok(job) = job else { return };
-                let done = work(job, &name, filter, map);
+                let done = work(job, &name, addressable, filter, map);
                 if done_tx.send(done).is_err() {
                     return;
                 }
@@ -126,6 +132,8 @@ pub(crate) fn read_ndjson<T: Send>(
             };
         let mut seq = 0u64;
         let mut line = 1u64;
+        // file offset of the next block
+        let mut offset = 0u64;
         let mut carry: Vec<u8> = Vec::new();
         let mut at_start = true;
         loop {
@@ -136,7 +144,7 @@ pub(crate) fn read_ndjson<T: Send>(
                 Ok(n) => n,
                 Err(e) => {
                     buf.truncate(filled);
-                    send_block(&job_tx, &mut seq, &mut line, buf);
+                    send_block(&job_tx, &mut seq, &mut line, &mut offset, buf);
                     drain(&mut pending, sink, on_item);
                     sink.skip(
                         &name,
@@ -156,7 +164,7 @@ pub(crate) fn read_ndjson<T: Send>(
             if n == 0 {
                 // end of file: the last line may lack its newline
                 if !buf.is_empty() {
-                    send_block(&job_tx, &mut seq, &mut line, buf);
+                    send_block(&job_tx, &mut seq, &mut line, &mut offset, buf);
                 }
                 break;
             }
@@ -164,7 +172,7 @@ pub(crate) fn read_ndjson<T: Send>(
                 Some(end) => {
                     carry = buf[end + 1..].to_vec();
                     buf.truncate(end + 1);
-                    send_block(&job_tx, &mut seq, &mut line, buf);
+                    send_block(&job_tx, &mut seq, &mut line, &mut offset, buf);
                 }
                 // a line longer than a block: keep reading it
                 None => carry = buf,
@@ -201,15 +209,24 @@ fn flush<T>(
     }
 }
 
-fn send_block(tx: &mpsc::SyncSender<Job>, seq: &mut u64, line: &mut u64, bytes: Vec<u8>) {
+fn send_block(
+    tx: &mpsc::SyncSender<Job>,
+    seq: &mut u64,
+    line: &mut u64,
+    offset: &mut u64,
+    bytes: Vec<u8>,
+) {
     let lines = memchr::memchr_iter(b'\n', &bytes).count() as u64;
+    let len = bytes.len() as u64;
     let job = Job {
         seq: *seq,
         first_line: *line,
+        offset: *offset,
         bytes,
     };
     *seq += 1;
     *line += lines;
+    *offset += len;
     // the workers only stop when this sender is dropped
     let _ = tx.send(job);
 }
@@ -230,41 +247,51 @@ fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
 fn work<T>(
     job: Job,
     name: &Arc<str>,
+    addressable: bool,
     filter: Option<&LineFilter<'_>>,
-    map: &(dyn Fn(Event) -> Option<T> + Sync),
+    map: &(dyn Fn(Event, Option<LineAt<'_>>) -> Option<T> + Sync),
 ) -> Done<T> {
     let mut items = Vec::new();
     let mut skips = Vec::new();
     let mut summary = Summary::default();
-    {
-        let mut on_event = |e: Event| {
-            if let Some(t) = map(e) {
+    // a line's events wait here until the whole line is parsed: only the
+    // single event of a line can be found again by the line's place
+    let mut events: Vec<Event> = Vec::new();
+    let mut on_skip = |s: Skip| skips.push(s);
+    let mut line_no = job.first_line;
+    let mut start = 0usize;
+    let bytes = &job.bytes;
+    while start < bytes.len() {
+        let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+        let line = &bytes[start..end];
+        let line_start = start;
+        start = end + 1;
+        let this = line_no;
+        line_no += 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if filter.is_some_and(|f| !f(line)) {
+            summary.passed_over += 1;
+            continue;
+        }
+        {
+            let mut on_event = |e: Event| events.push(e);
+            let mut sink = Sink {
+                on_event: &mut on_event,
+                on_skip: &mut on_skip,
+                summary: &mut summary,
+            };
+            json::parse_line(line, Locator::Line(this), name, &mut sink);
+        }
+        let at = (addressable && events.len() == 1).then(|| LineAt {
+            offset: job.offset + line_start as u64,
+            text: line,
+        });
+        for e in events.drain(..) {
+            if let Some(t) = map(e, at) {
                 items.push(t);
             }
-        };
-        let mut on_skip = |s: Skip| skips.push(s);
-        let mut sink = Sink {
-            on_event: &mut on_event,
-            on_skip: &mut on_skip,
-            summary: &mut summary,
-        };
-        let mut line_no = job.first_line;
-        let mut start = 0usize;
-        let bytes = &job.bytes;
-        while start < bytes.len() {
-            let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
-            let line = &bytes[start..end];
-            start = end + 1;
-            let this = line_no;
-            line_no += 1;
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            if filter.is_some_and(|f| !f(line)) {
-                sink.summary.passed_over += 1;
-                continue;
-            }
-            json::parse_line(line, Locator::Line(this), name, &mut sink);
         }
     }
     Done {

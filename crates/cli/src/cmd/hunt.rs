@@ -14,7 +14,7 @@ use harrier_engine::{parse_severity, parse_time, Engine, EngineOptions};
 use harrier_event::Event;
 use harrier_rules::exceptions::{load_exception_lists, ExceptionLists};
 use harrier_rules::{load_rules, Rule, RuleProblem};
-use harrier_sources::{read_paths_with, LineFilter, ReadOptions};
+use harrier_sources::{read_paths_at, LineAt, LineFilter, ReadOptions};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -186,21 +186,23 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let filter = |line: &[u8]| raw.may_match(line);
     let seen = AtomicU64::new(0);
-    let keep = |e: Event| {
+    let keep = |e: Event, at: Option<LineAt<'_>>| {
         let n = seen.fetch_add(1, Ordering::Relaxed) + 1;
         if let Some(b) = &bar {
             if n & 1023 == 0 {
                 b.set_position(n);
             }
         }
-        let hits = engine.hits(&e);
+        // an event the engine keeps for alerts is kept as its line's place
+        // when it has one, and read again only if it is in an alert
+        let hits = engine.hits_at(&e, at);
         // the event itself travels on only for the KQL rules; the engine
         // keeps what it needs of it in `hits`
         (kql_active || !hits.is_empty()).then(|| (kql_active.then_some(e), hits))
     };
     let mut collector = Collector::new(&engine);
     let mut skip_lines = Vec::new();
-    let summary = read_paths_with(
+    let summary = read_paths_at(
         &args.paths,
         &ReadOptions::default(),
         (!raw.keeps_everything()).then_some(&filter as &LineFilter<'_>),
@@ -266,6 +268,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
     });
     if let Some(b) = &bar {
         b.finish_and_clear();
+    }
+    if !args.quiet {
+        for w in out_run.warnings.iter().take(20) {
+            eprintln!("warning: {w}");
+        }
+        if out_run.warnings.len() > 20 {
+            eprintln!("warning: … and {} more", out_run.warnings.len() - 20);
+        }
     }
     // --- KQL rules ---
     let kql_rules = kql.len();
