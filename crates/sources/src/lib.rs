@@ -26,8 +26,11 @@ mod sysmon;
 mod winlog;
 
 pub use cmdline::split_command_line;
-pub use defender::{columns, ip_address_type, to_defender, DefenderRow, DefenderTable, KustoType};
-pub use parallel::LineFilter;
+pub use defender::{
+    columns, defender_quick_parse, ip_address_type, to_defender, DefenderRow, DefenderTable,
+    KustoType,
+};
+pub use parallel::{LineFilter, QuickParse};
 
 use harrier_event::{Event, Locator, Origin};
 use std::fs::File;
@@ -106,6 +109,20 @@ pub fn read_paths_with<T: Send>(
     on_item: &mut dyn FnMut(T),
     on_skip: &mut dyn FnMut(Skip),
 ) -> Summary {
+    read_paths_quick(paths, opts, filter, None, map, on_item, on_skip)
+}
+
+/// [`read_paths_with`], reading the lines of NDJSON files read on several
+/// threads through `quick` (see [`QuickParse`]) when given.
+pub fn read_paths_quick<T: Send>(
+    paths: &[PathBuf],
+    opts: &ReadOptions,
+    filter: Option<&LineFilter<'_>>,
+    quick: Option<&QuickParse>,
+    map: &(dyn Fn(Event) -> Option<T> + Sync),
+    on_item: &mut dyn FnMut(T),
+    on_skip: &mut dyn FnMut(Skip),
+) -> Summary {
     let workers = match opts.threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -155,6 +172,7 @@ pub fn read_paths_with<T: Send>(
                         file_name(&file),
                         workers,
                         filter,
+                        quick,
                         map,
                         &mut deliver,
                         &mut sink,
