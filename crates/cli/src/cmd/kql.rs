@@ -55,6 +55,9 @@ fn tables_read(query: &str) -> Vec<DefenderTable> {
         .collect()
 }
 
+/// A table's columns as `harrier_kql_exec` types them.
+type Columns = Vec<(String, KType)>;
+
 /// The columns to load for each table in `wanted`: those the query can read
 /// ([`harrier_kql_exec::columns_read`]), or all of them. Narrowing is only done when the
 /// query plans over the full, empty tables, so an error (and its "did you mean" hint)
@@ -63,8 +66,8 @@ fn columns_to_load(
     query: &str,
     wanted: &[DefenderTable],
     now: chrono::DateTime<chrono::Utc>,
-) -> Vec<(DefenderTable, Vec<(String, KType)>)> {
-    let mut specs: Vec<(DefenderTable, Vec<(String, KType)>, Option<Vec<String>>)> = wanted
+) -> Vec<(DefenderTable, Columns)> {
+    let mut specs: Vec<(DefenderTable, Columns, Option<Vec<String>>)> = wanted
         .iter()
         .map(|t| {
             let all = event_table_columns(*t);
@@ -100,7 +103,7 @@ fn columns_to_load(
 /// the mapping produces.
 fn load_tables(
     paths: &[String],
-    wanted: &[(DefenderTable, Vec<(String, KType)>)],
+    wanted: &[(DefenderTable, Columns)],
     opts: &ReadOptions,
 ) -> Result<BTreeMap<String, InputTable>> {
     let (tables, _) = load_tables_with(paths, wanted, opts, &mut |skip| {
@@ -112,7 +115,7 @@ fn load_tables(
 /// [`load_tables`], handing each line or record that cannot be read to `on_skip`.
 fn load_tables_with(
     paths: &[String],
-    wanted: &[(DefenderTable, Vec<(String, KType)>)],
+    wanted: &[(DefenderTable, Columns)],
     opts: &ReadOptions,
     on_skip: &mut dyn FnMut(Skip),
 ) -> Result<(BTreeMap<String, InputTable>, Summary)> {
