@@ -22,7 +22,7 @@ mod udf;
 mod value;
 
 pub use schemas::defender_schemas;
-pub use tables::{empty_tables, event_table_columns, ktype};
+pub use tables::{columns_read, empty_tables, event_table_columns, ktype};
 pub use value::{format_datetime, format_timespan, parse_datetime, parse_timespan, KType};
 
 use chrono::{DateTime, Utc};

@@ -495,6 +495,52 @@ pub fn to_defender(event: &Event) -> Option<DefenderRow> {
     from_ecs(&event.source)
 }
 
+/// A [`crate::QuickParse`] for NDJSON files of flat Defender rows, for a caller
+/// that reads only the named `columns` of the rows [`to_defender`] makes. Each
+/// line is parsed keeping those columns and the fields that decide its table
+/// (and its shape, as the JSON reader sees it); a line that turns out not to
+/// be a flat Defender row (an ECS document, an Elasticsearch hit, a batch of
+/// records or results, ...) is parsed whole. For the named columns,
+/// `to_defender` gives the same values either way.
+pub fn defender_quick_parse<'a>(columns: impl IntoIterator<Item = &'a str>) -> crate::QuickParse {
+    let mut fields = harrier_event::projection::FieldTree::new();
+    for c in columns
+        .into_iter()
+        .chain(DECIDING_FIELDS.iter().copied())
+        .chain(OTHER_SHAPES.iter().copied())
+    {
+        fields.insert(c);
+    }
+    crate::QuickParse::new(fields, is_flat_defender_row)
+}
+
+/// The fields [`to_defender`] and the JSON reader look at to choose a row's
+/// table, besides its columns.
+const DECIDING_FIELDS: &[&str] = &[
+    "@timestamp",
+    "ActionType",
+    "DeviceId",
+    "DeviceName",
+    "Timestamp",
+    "TimeGenerated",
+    "Type",
+    "RemoteIP",
+    "LogonType",
+    "data_stream",
+];
+
+/// Keys that make the JSON reader treat a document as something other than
+/// one event (or derive its event differently).
+const OTHER_SHAPES: &[&str] = &[
+    "records", "Results", "results", "Schema", "schema", "tables", "_source", "Event", "category",
+];
+
+/// A document (possibly with only some of its fields kept) that is one flat
+/// Defender row as it stands.
+fn is_flat_defender_row(doc: &Map<String, Value>) -> bool {
+    !OTHER_SHAPES.iter().any(|k| doc.contains_key(*k)) && looks_like_defender_row(doc)
+}
+
 /// A flat document with Defender's columns rather than ECS fields.
 fn looks_like_defender_row(doc: &Map<String, Value>) -> bool {
     !doc.contains_key("@timestamp")

@@ -106,7 +106,7 @@ fn is_blank(line: &[u8]) -> bool {
     strip_bom(line).iter().all(|b| b.is_ascii_whitespace())
 }
 
-fn trim_eol(line: &[u8]) -> &[u8] {
+pub(crate) fn trim_eol(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     line.strip_suffix(b"\r").unwrap_or(line)
 }
@@ -190,7 +190,7 @@ impl<'de> Visitor<'de> for Elements<'_, '_, '_> {
 }
 
 /// Turns one parsed document into events.
-fn emit(v: Value, locator: Locator, name: &Arc<str>, sink: &mut Sink) {
+pub(crate) fn emit(v: Value, locator: Locator, name: &Arc<str>, sink: &mut Sink) {
     let Value::Object(mut obj) = v else {
         sink.skip(name, locator, "not a JSON object".into());
         return;

@@ -26,8 +26,11 @@ mod sysmon;
 mod winlog;
 
 pub use cmdline::split_command_line;
-pub use defender::{columns, ip_address_type, to_defender, DefenderRow, DefenderTable, KustoType};
-pub use parallel::LineFilter;
+pub use defender::{
+    columns, defender_quick_parse, ip_address_type, to_defender, DefenderRow, DefenderTable,
+    KustoType,
+};
+pub use parallel::{LineFilter, QuickParse};
 
 use harrier_event::{Event, Locator, Origin};
 use std::fs::File;
@@ -106,7 +109,21 @@ pub fn read_paths_with<T: Send>(
     on_item: &mut dyn FnMut(T),
     on_skip: &mut dyn FnMut(Skip),
 ) -> Summary {
-    read_paths_at(paths, opts, filter, &|e, _| map(e), on_item, on_skip)
+    read_paths_general(paths, opts, filter, None, &|e, _| map(e), on_item, on_skip)
+}
+
+/// [`read_paths_with`], reading the lines of NDJSON files read on several
+/// threads through `quick` (see [`QuickParse`]) when given.
+pub fn read_paths_quick<T: Send>(
+    paths: &[PathBuf],
+    opts: &ReadOptions,
+    filter: Option<&LineFilter<'_>>,
+    quick: Option<&QuickParse>,
+    map: &(dyn Fn(Event) -> Option<T> + Sync),
+    on_item: &mut dyn FnMut(T),
+    on_skip: &mut dyn FnMut(Skip),
+) -> Summary {
+    read_paths_general(paths, opts, filter, quick, &|e, _| map(e), on_item, on_skip)
 }
 
 /// Where in its file an event's NDJSON line is, and its text: given to the
@@ -130,6 +147,20 @@ pub fn read_paths_at<T: Send>(
     paths: &[PathBuf],
     opts: &ReadOptions,
     filter: Option<&LineFilter<'_>>,
+    map: &(dyn Fn(Event, Option<LineAt<'_>>) -> Option<T> + Sync),
+    on_item: &mut dyn FnMut(T),
+    on_skip: &mut dyn FnMut(Skip),
+) -> Summary {
+    read_paths_general(paths, opts, filter, None, map, on_item, on_skip)
+}
+
+/// What [`read_paths_with`], [`read_paths_quick`] and [`read_paths_at`] share.
+#[allow(clippy::too_many_arguments)]
+fn read_paths_general<T: Send>(
+    paths: &[PathBuf],
+    opts: &ReadOptions,
+    filter: Option<&LineFilter<'_>>,
+    quick: Option<&QuickParse>,
     map: &(dyn Fn(Event, Option<LineAt<'_>>) -> Option<T> + Sync),
     on_item: &mut dyn FnMut(T),
     on_skip: &mut dyn FnMut(Skip),
@@ -184,6 +215,7 @@ pub fn read_paths_at<T: Send>(
                         file.to_str().is_some(),
                         workers,
                         filter,
+                        quick,
                         map,
                         &mut deliver,
                         &mut sink,

@@ -127,3 +127,93 @@ fn a_line_filter_passes_lines_over_and_counts_them() {
     assert_eq!(summary.passed_over, 60_000 - 6 - 60 + 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Defender rows mixed with lines of other shapes (ECS, an Elasticsearch hit of
+/// a Defender row, a batch of records, a Sentinel row with `Type`, a logon row,
+/// bad JSON): reading with [`defender_quick_parse`] gives the rows
+/// `to_defender` makes from the whole lines, for the named columns.
+#[test]
+fn quick_defender_parse_gives_the_rows_of_the_whole_lines() {
+    use harrier_sources::{defender_quick_parse, read_paths_quick, to_defender};
+    let dir = scratch("quick");
+    let mut text = String::new();
+    for i in 0..40_000u32 {
+        let line = match i % 97 {
+            1 => format!(
+                "{{\"@timestamp\":\"2024-05-06T08:00:00Z\",\"event\":{{\"category\":[\"network\"],\"type\":[\"connection\"]}},\"destination\":{{\"ip\":\"10.0.0.{}\",\"port\":{i}}},\"host\":{{\"name\":\"h{i}\"}},\"process\":{{\"name\":\"a.exe\"}}}}",
+                i % 250
+            ),
+            2 => format!(
+                "{{\"_index\":\"DeviceNetworkEvents\",\"_source\":{{\"Timestamp\":\"2024-05-06T08:00:00Z\",\"DeviceName\":\"e{i}\",\"ActionType\":\"ConnectionSuccess\",\"RemotePort\":{i}}}}}"
+            ),
+            3 => format!(
+                "{{\"records\":[{{\"Timestamp\":\"2024-05-06T08:00:00Z\",\"DeviceName\":\"r{i}\",\"ActionType\":\"ConnectionSuccess\",\"RemotePort\":\"{i}\"}}]}}"
+            ),
+            4 => format!(
+                "{{\"TimeGenerated\":\"2024-05-06T08:00:01Z\",\"Type\":\"DeviceProcessEvents\",\"DeviceName\":\"s{i}\",\"ActionType\":\"ConnectionSuccess\",\"ProcessId\":{i},\"FileName\":\"f.exe\"}}"
+            ),
+            5 => format!(
+                "{{\"Timestamp\":\"2024-05-06T08:00:00Z\",\"DeviceName\":\"l{i}\",\"ActionType\":\"LogonSuccess\",\"LogonType\":\"Network\"}}"
+            ),
+            6 => "{\"Timestamp\": broken".to_string(),
+            _ => format!(
+                "{{\"Timestamp\":\"2024-05-06T08:{:02}:00.123Z\",\"DeviceName\":\"d{i}\",\"ActionType\":\"ConnectionSuccess\",\"RemoteIP\":\"1.2.3.{}\",\"RemotePort\":{},\"RemoteUrl\":\"x{}\",\"Protocol\":\"Tcp\",\"InitiatingProcessId\":\"{i}\",\"Extra\":{{\"a\":[1,2]}}}}",
+                i % 60,
+                i % 250,
+                i % 65536,
+                "y".repeat(200)
+            ),
+        };
+        text.push_str(&line);
+        text.push('\n');
+    }
+    let path = dir.join("rows.ndjson");
+    std::fs::write(&path, text).expect("write");
+    let paths = vec![path];
+    let columns = ["DeviceName", "RemotePort", "Timestamp", "ProcessId"];
+    let row = |e: &Event| {
+        to_defender(e).map(|r| {
+            let kept: serde_json::Map<_, _> = r
+                .row
+                .into_iter()
+                .filter(|(k, _)| columns.contains(&k.as_str()))
+                .collect();
+            (
+                r.table.name(),
+                serde_json::to_string(&kept).unwrap_or_default(),
+            )
+        })
+    };
+    let mut whole = Vec::new();
+    let mut whole_skips = Vec::new();
+    let seq = read_paths(
+        &paths,
+        &ReadOptions::default(),
+        &mut |e| whole.extend(row(&e)),
+        &mut |s| whole_skips.push(s),
+    );
+    let opts = ReadOptions {
+        threads: 3,
+        ..ReadOptions::default()
+    };
+    let quick = defender_quick_parse(columns);
+    let mut quick_rows = Vec::new();
+    let mut quick_skips = Vec::new();
+    let par = read_paths_quick(
+        &paths,
+        &opts,
+        None,
+        Some(&quick),
+        &|e: Event| row(&e),
+        &mut |r| quick_rows.push(r),
+        &mut |s| quick_skips.push(s),
+    );
+    assert_eq!(seq, par);
+    assert!(seq.skipped > 400);
+    assert_eq!(whole, quick_rows);
+    assert_eq!(skips(&whole_skips), skips(&quick_skips));
+    for table in ["DeviceNetworkEvents", "DeviceProcessEvents"] {
+        assert!(whole.iter().any(|(t, _)| *t == table), "{table}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

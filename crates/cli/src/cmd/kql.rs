@@ -4,8 +4,13 @@
 use anyhow::{Context, Result};
 use clap::ValueEnum;
 use harrier_event::Event;
-use harrier_kql_exec::{empty_tables, InputTable, KType, PreparedRow, ResultTable, TableBuilder};
-use harrier_sources::{read_paths_with, to_defender, DefenderTable, ReadOptions, Skip, Summary};
+use harrier_kql_exec::{
+    columns_read, empty_tables, event_table_columns, InputTable, KType, PreparedRow, ResultTable,
+    TableBuilder,
+};
+use harrier_sources::{
+    defender_quick_parse, read_paths_quick, to_defender, DefenderTable, ReadOptions, Skip, Summary,
+};
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -50,14 +55,55 @@ fn tables_read(query: &str) -> Vec<DefenderTable> {
         .collect()
 }
 
+/// A table's columns as `harrier_kql_exec` types them.
+type Columns = Vec<(String, KType)>;
+
+/// The columns to load for each table in `wanted`: those the query can read
+/// ([`harrier_kql_exec::columns_read`]), or all of them. Narrowing is only done when the
+/// query plans over the full, empty tables, so an error (and its "did you mean" hint)
+/// is the one the full tables would give.
+fn columns_to_load(
+    query: &str,
+    wanted: &[DefenderTable],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<(DefenderTable, Columns)> {
+    let mut specs: Vec<(DefenderTable, Columns, Option<Vec<String>>)> = wanted
+        .iter()
+        .map(|t| {
+            let all = event_table_columns(*t);
+            let keep = columns_read(query, t.name(), &all);
+            (*t, all, keep)
+        })
+        .collect();
+    if specs.iter().any(|(_, _, keep)| keep.is_some())
+        && harrier_kql_exec::run(query, &empty_tables(), now).is_err()
+    {
+        for (_, _, keep) in &mut specs {
+            *keep = None;
+        }
+    }
+    specs
+        .into_iter()
+        .map(|(t, all, keep)| {
+            let cols = match keep {
+                Some(keep) => all.into_iter().filter(|(n, _)| keep.contains(n)).collect(),
+                None => all,
+            };
+            (t, cols)
+        })
+        .collect()
+}
+
 /// The Defender tables, filled with the rows the events map onto (only the tables in
-/// `wanted`; the others stay empty). Worker threads parse the input and map each event
-/// onto its table's columns (`TableBuilder::prepare`); this thread appends the rows in
-/// input order, and they go into Arrow columns 8,192 at a time, so memory follows the
-/// data, not the JSON objects the mapping produces.
+/// `wanted`, with the columns given there; the other tables stay empty and whole).
+/// Worker threads parse the input (NDJSON lines of flat Defender rows for those
+/// columns only) and map each event onto its table's columns
+/// (`TableBuilder::prepare`); this thread appends the rows in input order, and they go
+/// into Arrow columns 8,192 at a time, so memory follows the data, not the JSON objects
+/// the mapping produces.
 fn load_tables(
     paths: &[String],
-    wanted: &[DefenderTable],
+    wanted: &[(DefenderTable, Columns)],
     opts: &ReadOptions,
 ) -> Result<BTreeMap<String, InputTable>> {
     let (tables, _) = load_tables_with(paths, wanted, opts, &mut |skip| {
@@ -69,7 +115,7 @@ fn load_tables(
 /// [`load_tables`], handing each line or record that cannot be read to `on_skip`.
 fn load_tables_with(
     paths: &[String],
-    wanted: &[DefenderTable],
+    wanted: &[(DefenderTable, Columns)],
     opts: &ReadOptions,
     on_skip: &mut dyn FnMut(Skip),
 ) -> Result<(BTreeMap<String, InputTable>, Summary)> {
@@ -77,28 +123,28 @@ fn load_tables_with(
     if paths.is_empty() {
         return Ok((tables, Summary::default()));
     }
-    // indexed like `wanted`
-    let columns: Vec<Vec<(String, KType)>> = wanted
+    let mut builders: Vec<TableBuilder> = wanted
         .iter()
-        .map(|t| {
-            tables
-                .get(t.name())
-                .map(|it| it.columns.clone())
-                .unwrap_or_default()
-        })
+        .map(|(_, cols)| TableBuilder::new(cols.clone()))
         .collect();
-    let mut builders: Vec<TableBuilder> = columns.iter().cloned().map(TableBuilder::new).collect();
     let mut failure: Option<harrier_kql_exec::KqlError> = None;
     let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
     let map = |e: Event| -> Option<(usize, PreparedRow)> {
         let row = to_defender(&e)?;
-        let i = wanted.iter().position(|t| *t == row.table)?;
-        Some((i, TableBuilder::prepare(&columns[i], &row.row)))
+        let i = wanted.iter().position(|(t, _)| *t == row.table)?;
+        Some((i, TableBuilder::prepare(&wanted[i].1, &row.row)))
     };
-    let summary = read_paths_with(
+    // NDJSON lines of flat Defender rows are parsed for the loaded columns only
+    let quick = defender_quick_parse(
+        wanted
+            .iter()
+            .flat_map(|(_, cols)| cols.iter().map(|(n, _)| n.as_str())),
+    );
+    let summary = read_paths_quick(
         &paths,
         opts,
         None,
+        Some(&quick),
         &map,
         &mut |(i, row)| {
             if let Some(b) = builders.get_mut(i) {
@@ -118,7 +164,7 @@ fn load_tables_with(
             summary.failed_files
         );
     }
-    for (t, b) in wanted.iter().zip(builders) {
+    for ((t, _), b) in wanted.iter().zip(builders) {
         tables.insert(t.name().to_string(), b.finish()?);
     }
     Ok((tables, summary))
@@ -142,11 +188,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
         eprint!("{}", harrier_kql::render_error(&args.query, &e));
         return Ok(ExitCode::from(2));
     }
-    let tables = load_tables(
-        &args.paths,
-        &tables_read(&args.query),
-        &ReadOptions::default(),
-    )?;
+    let wanted = if args.paths.is_empty() {
+        Vec::new()
+    } else {
+        columns_to_load(&args.query, &tables_read(&args.query), now)
+    };
+    let tables = load_tables(&args.paths, &wanted, &ReadOptions::default())?;
     let results = match harrier_kql_exec::run(&args.query, &tables, now) {
         Ok(r) => r,
         Err(e) => {
@@ -300,7 +347,10 @@ mod tests {
             std::env::temp_dir().join(format!("harrier-kql-load-{}.ndjson", std::process::id()));
         std::fs::write(&path, &text).expect("write the sample");
         let paths = vec![path.to_string_lossy().into_owned()];
-        let all = DefenderTable::all();
+        let all: Vec<_> = DefenderTable::all()
+            .into_iter()
+            .map(|t| (t, event_table_columns(t)))
+            .collect();
         let load = |threads: usize| {
             let mut skipped = Vec::new();
             let opts = ReadOptions {
@@ -343,6 +393,74 @@ mod tests {
             assert_eq!(s.batches, p.batches, "{name}");
             assert!(s.rows.is_empty() && p.rows.is_empty(), "{name}");
         }
+    }
+
+    #[test]
+    fn projected_loads_give_the_full_results() {
+        let (text, _) = sample();
+        let path =
+            std::env::temp_dir().join(format!("harrier-kql-project-{}.ndjson", std::process::id()));
+        std::fs::write(&path, &text).expect("write the sample");
+        let paths = vec![path.to_string_lossy().into_owned()];
+        let now = chrono::DateTime::from_timestamp(1_714_600_000, 0).unwrap_or_default();
+        let queries = [
+            "DeviceNetworkEvents | where InitiatingProcessFileName =~ 'A.EXE' \
+             | where RemoteIPType == 'Public' or not(ipv4_is_private(RemoteIP)) \
+             | project Timestamp, DeviceName, InitiatingProcessCommandLine, RemoteIP, RemotePort \
+             | count",
+            "DeviceNetworkEvents | summarize Connections = count(), Devices = dcount(DeviceName) \
+             by InitiatingProcessFileName, RemotePort | sort by RemotePort asc, InitiatingProcessFileName asc",
+            "DeviceNetworkEvents | where Timestamp > datetime(2024-05-01T00:30:00Z) \
+             | top 7 by RemotePort desc, DeviceName asc | project DeviceName, RemotePort, Timestamp",
+            "DeviceNetworkEvents | where isempty(RemoteIP) | project DeviceName, RemotePort \
+             | sort by DeviceName asc",
+            "DeviceProcessEvents | extend n = strlen(ProcessCommandLine) \
+             | summarize sum(n), max(Timestamp), max(ProcessId) by FileName | sort by FileName asc",
+            "DeviceNetworkEvents | distinct DeviceId | count",
+            "DeviceNetworkEvents | count",
+        ];
+        for q in queries {
+            let full: Vec<_> = tables_read(q)
+                .into_iter()
+                .map(|t| (t, event_table_columns(t)))
+                .collect();
+            let narrow = columns_to_load(q, &tables_read(q), now);
+            assert!(
+                narrow
+                    .iter()
+                    .zip(&full)
+                    .all(|((_, n), (_, f))| n.len() < f.len()),
+                "{q} is not narrowed"
+            );
+            // every column, each line parsed whole (one thread), against the columns
+            // the query reads, parsed for those only (several threads)
+            let whole = ReadOptions {
+                threads: 1,
+                ..ReadOptions::default()
+            };
+            let quick = ReadOptions {
+                threads: 3,
+                ..ReadOptions::default()
+            };
+            let a = load_tables(&paths, &full, &whole).expect("loads");
+            let b = load_tables(&paths, &narrow, &quick).expect("loads");
+            let a = harrier_kql_exec::run(q, &a, now).expect("runs");
+            let b = harrier_kql_exec::run(q, &b, now).expect("runs");
+            assert_eq!(a, b, "{q}");
+            assert!(!a[0].rows.is_empty(), "{q}");
+        }
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_query_with_an_error_loads_every_column() {
+        let now = chrono::DateTime::from_timestamp(0, 0).unwrap_or_default();
+        let q = "DeviceNetworkEvents | where RemotePrt == 1 | count";
+        let specs = columns_to_load(q, &tables_read(q), now);
+        assert_eq!(
+            specs[0].1,
+            event_table_columns(DefenderTable::DeviceNetworkEvents)
+        );
     }
 
     #[test]
