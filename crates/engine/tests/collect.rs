@@ -1,24 +1,14 @@
 //! The hunt keeps facts, not documents (`engine::collect`): its results must
 //! be those of the EQL executor reading the documents themselves.
 
+mod common;
+
+use common::rule;
 use harrier_engine::{Engine, EngineOptions};
 use harrier_eql::exec::{self, Limits, OrderFields, Output};
 use harrier_event::{Event, Locator, Origin};
 use serde_json::json;
 use std::sync::Arc;
-
-fn rule(name: &str, query: &str, max_signals: u32) -> harrier_rules::Rule {
-    let text = format!(
-        "[metadata]\ncreation_date = \"2024/01/01\"\n\n[rule]\nauthor = [\"Harrier\"]\n\
-         description = \"test\"\nindex = [\"logs-*\"]\nlanguage = \"eql\"\nlicense = \"MIT\"\n\
-         name = \"{name}\"\nrisk_score = 21\nrule_id = \"{name}\"\nseverity = \"low\"\n\
-         type = \"eql\"\nmax_signals = {max_signals}\nquery = '''\n{query}\n'''\n"
-    );
-    match harrier_rules::parse_toml_rule(&text, Arc::from("test.toml")) {
-        Ok(r) => r,
-        Err(e) => panic!("test rule does not load: {e:?}"),
-    }
-}
 
 /// Events out of time order: process starts and network events of a few
 /// processes, timestamps scrambled.

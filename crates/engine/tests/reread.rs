@@ -2,25 +2,14 @@
 //! and read again from the file at the end give the alerts that keeping the
 //! documents gives; a file changed in between gives warnings, not wrong alerts.
 
+mod common;
+
+use common::rule;
 use harrier_engine::collect::Collector;
 use harrier_engine::{Engine, EngineOptions, RunOutput};
 use harrier_sources::{read_paths_at, read_paths_with, LineAt, ReadOptions};
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
-fn rule(name: &str, query: &str) -> harrier_rules::Rule {
-    let text = format!(
-        "[metadata]\ncreation_date = \"2024/01/01\"\n\n[rule]\nauthor = [\"Harrier\"]\n\
-         description = \"test\"\nindex = [\"logs-*\"]\nlanguage = \"eql\"\nlicense = \"MIT\"\n\
-         name = \"{name}\"\nrisk_score = 21\nrule_id = \"{name}\"\nseverity = \"low\"\n\
-         type = \"eql\"\nmax_signals = 1000\nquery = '''\n{query}\n'''\n"
-    );
-    match harrier_rules::parse_toml_rule(&text, Arc::from("test.toml")) {
-        Ok(r) => r,
-        Err(e) => panic!("test rule does not load: {e:?}"),
-    }
-}
 
 fn engine() -> Engine {
     let rules = vec![
@@ -28,8 +17,9 @@ fn engine() -> Engine {
             "seq",
             "sequence by process.entity_id [process where process.name == \"a.exe\"] \
              [network where destination.port == 443]",
+            1000,
         ),
-        rule("ev", "process where process.name : \"b.exe\""),
+        rule("ev", "process where process.name : \"b.exe\"", 1000),
     ];
     let engine = Engine::new(rules, EngineOptions::default());
     assert!(engine.errors().is_empty(), "{:?}", engine.errors());
