@@ -32,7 +32,7 @@ use harrier_eql::plan::PlanKind;
 use harrier_eql::value::Val;
 use harrier_event::{Event, Locator, Map, Origin, Value};
 use harrier_rules::alert::alert_severity;
-use harrier_sources::LineAt;
+use harrier_sources::{FlatLine, LineAt};
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
@@ -57,14 +57,21 @@ enum StoredDoc {
     Line { offset: u64, len: u32, hash: u64 },
 }
 
+impl StoredDoc {
+    /// The place of a line no longer than `u32::MAX` bytes.
+    fn line(at: LineAt<'_>) -> StoredDoc {
+        StoredDoc::Line {
+            offset: at.offset,
+            len: at.text.len() as u32,
+            hash: harrier_sources::line_hash(at.text),
+        }
+    }
+}
+
 impl Stored {
     fn of(e: &Event, at: Option<LineAt<'_>>) -> Stored {
         let doc = match at {
-            Some(at) if at.text.len() <= u32::MAX as usize => StoredDoc::Line {
-                offset: at.offset,
-                len: at.text.len() as u32,
-                hash: harrier_sources::line_hash(at.text),
-            },
+            Some(at) if at.text.len() <= u32::MAX as usize => StoredDoc::line(at),
             // serializing a map of JSON values cannot fail
             _ => StoredDoc::Json(serde_json::to_vec(&e.source).unwrap_or_default()),
         };
@@ -272,6 +279,16 @@ impl Hits {
 
     pub(crate) fn store(&mut self, e: &Event, at: Option<LineAt<'_>>) {
         self.stored = Some(Stored::of(e, at));
+    }
+
+    /// Keeps a line read into slots as its place (see [`Engine::hits_flat`]).
+    pub(crate) fn store_line(&mut self, line: &FlatLine<'_>) {
+        self.stored = Some(Stored {
+            doc: StoredDoc::line(line.at),
+            index: line.index.clone(),
+            id: None,
+            origin: line.origin(),
+        });
     }
 }
 

@@ -37,10 +37,10 @@ use harrier_eql::schema::{DataType, Schema};
 use harrier_eql::syntax::ast::CmpOp;
 use harrier_eql::value::Val;
 use harrier_eql::{Analyzer, Settings, Span};
-use harrier_event::{Document, Event, FieldIndex, FieldPath, FlatView, Map, Value};
+use harrier_event::{Document, Event, FieldIndex, FieldPath, FlatView, Map, SlotValues, Value};
 use harrier_rules::exceptions::ExceptionLists;
 use harrier_rules::{Rule, RuleSetSummary, Severity};
-use harrier_sources::LineAt;
+use harrier_sources::{FlatLine, LineAt};
 use index_pattern::IndexFilter;
 use std::collections::HashMap;
 
@@ -218,7 +218,7 @@ impl TimeField {
         )
     }
 
-    fn of(&self, doc: &Map<String, Value>) -> Option<i128> {
+    fn of(&self, doc: &dyn Document) -> Option<i128> {
         harrier_eql::eval::timestamp_of(&self.primary, doc).or_else(|| {
             self.fallback
                 .as_ref()
@@ -474,11 +474,19 @@ impl Engine {
                 }
             }
         }
+        // every field a rule reads of an event where it is read: a flat
+        // document made for these never has to parse its whole text
         let mut read: Vec<&FieldAccess> = Vec::new();
         for cr in &compiled {
-            for (f, _) in cr.filters() {
+            for (f, keys) in cr.filters() {
                 f.fields(&mut read);
+                for k in keys {
+                    k.expr.fields(&mut read);
+                }
             }
+            read.push(&cr.time.primary);
+            read.extend(&cr.time.fallback);
+            read.extend(&cr.tiebreaker);
         }
         prefilter.fields = FieldIndex::new(
             read.iter()
@@ -606,11 +614,52 @@ impl Engine {
     /// kept as its line's place and checksum, and read again from the file
     /// when it is in an alert, instead of being held until the end.
     pub fn hits_at(&self, e: &Event, at: Option<LineAt<'_>>) -> collect::Hits {
-        let mut out = collect::Hits::default();
-        let index_ok = self.index_ok(&e.index);
         let doc = FlatView::new(&self.prefilter.fields, &e.source);
+        let (mut out, needed) = self
+            .hits_of(&doc, &e.index, Some(e))
+            .unwrap_or_else(|| (collect::Hits::default(), false));
+        if needed {
+            out.store(e, at);
+        }
+        out
+    }
+
+    /// The fields every rule reads: filters, join keys, times and
+    /// tiebreakers. A [`FlatDoc`](harrier_event::FlatDoc) made for these
+    /// answers every look-up [`Engine::hits_flat`] makes from its slots.
+    pub fn fields(&self) -> &FieldIndex {
+        &self.prefilter.fields
+    }
+
+    /// [`Engine::hits_at`] for a line read straight into the slots of
+    /// [`Engine::fields`] ([`harrier_sources::read_paths_flat`]). A kept
+    /// event is kept as its line's place. `None` when a rule that can use the
+    /// event has exceptions: they read whole documents (nested items), so the
+    /// caller must read the event whole and use [`Engine::hits_at`].
+    pub fn hits_flat(&self, line: &FlatLine<'_>) -> Option<collect::Hits> {
+        if line.at.text.len() > u32::MAX as usize {
+            return None;
+        }
+        let (mut out, needed) = self.hits_of(line.doc, &line.index, None)?;
+        if needed {
+            out.store_line(line);
+        }
+        Some(out)
+    }
+
+    /// What an event means to each rule that can use it, and whether some
+    /// rule may put it into an alert. `None` when a candidate rule has
+    /// exceptions and `event` is not given.
+    fn hits_of<D: SlotValues>(
+        &self,
+        doc: &D,
+        index: &std::sync::Arc<str>,
+        event: Option<&Event>,
+    ) -> Option<(collect::Hits, bool)> {
+        let mut out = collect::Hits::default();
+        let index_ok = self.index_ok(index);
         let mut rules = Vec::new();
-        self.match_doc(&index_ok, &doc, &mut rules);
+        self.match_doc(&index_ok, doc, &mut rules);
         let opts = &self.options;
         let mut needed = false;
         // most rules read the same time field: parse each field's time once
@@ -622,7 +671,7 @@ impl Engine {
             let ts = match times.iter().find(|(k, _)| *k == tkey) {
                 Some(&(_, t)) => t,
                 None => {
-                    let t = cr.time.of(&e.source);
+                    let t = cr.time.of(doc);
                     times.push((tkey, t));
                     t
                 }
@@ -636,7 +685,7 @@ impl Engine {
             if cr.has_exceptions
                 && opts
                     .exceptions
-                    .is_excepted(&cr.rule, e, opts.execution_time)
+                    .is_excepted(&cr.rule, event?, opts.execution_time)
             {
                 out.excepted += 1;
                 continue;
@@ -648,18 +697,18 @@ impl Engine {
                 mask = 1;
             } else {
                 for (fi, (f, key_exprs)) in cr.filters().enumerate().take(64) {
-                    if !harrier_eql::eval::matches(f, &doc) {
+                    if !harrier_eql::eval::matches(f, doc) {
                         continue;
                     }
                     mask |= 1 << fi;
-                    for t in exec::key_tuples(key_exprs, &doc) {
+                    for t in exec::key_tuples(key_exprs, doc) {
                         keys.push((fi as u8, t));
                     }
                 }
             }
             needed |= mask & cr.positive != 0;
             let tiebreaker = cr.tiebreaker.as_ref().and_then(|f| {
-                let v = harrier_eql::eval::field_min(f, &doc).into_owned();
+                let v = harrier_eql::eval::field_min(f, doc).into_owned();
                 (!v.is_null()).then_some(v)
             });
             out.hits.push(collect::Hit {
@@ -670,13 +719,10 @@ impl Engine {
                 keys,
             });
         }
-        if needed {
-            out.store(e, at);
-        }
-        out
+        Some((out, needed))
     }
 
-    fn match_doc(&self, index_ok: &[bool], doc: &FlatView<'_>, out: &mut Vec<u32>) {
+    fn match_doc<D: SlotValues>(&self, index_ok: &[bool], doc: &D, out: &mut Vec<u32>) {
         let start = out.len();
         let p = &self.prefilter;
         let holds = |rule: u32, filter: u16| {
@@ -731,12 +777,10 @@ impl Engine {
                 }
                 *key = probe.1;
             };
-            for &(slot, v) in doc.slot_values() {
-                match p.literal_of_slot.get(slot as usize) {
-                    Some(&fi) if fi != u32::MAX => light(fi as usize, v),
-                    _ => {}
-                }
-            }
+            doc.each_slot_value(&mut |slot, v| match p.literal_of_slot.get(slot as usize) {
+                Some(&fi) if fi != u32::MAX => light(fi as usize, v),
+                _ => {}
+            });
             for &fi in &p.literal_unslotted {
                 doc.visit(&p.literal_fields[fi], &mut |v| {
                     light(fi, v);

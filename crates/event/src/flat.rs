@@ -31,6 +31,12 @@ pub trait Document {
     fn visit<'a>(&'a self, path: &FieldPath, f: &mut dyn FnMut(&'a Value) -> bool) -> bool;
 }
 
+/// A [`Document`] that holds the values of a [`FieldIndex`]'s fields by slot.
+pub trait SlotValues: Document {
+    /// Calls `f` with every (slot, value) held, ordered by slot.
+    fn each_slot_value<'s>(&'s self, f: &mut dyn FnMut(u16, &'s Value));
+}
+
 impl Document for Map<String, Value> {
     fn visit<'a>(&'a self, path: &FieldPath, f: &mut dyn FnMut(&'a Value) -> bool) -> bool {
         leaves(self, path, f)
@@ -38,7 +44,7 @@ impl Document for Map<String, Value> {
 }
 
 /// [`crate::visit`] without objects.
-fn leaves<'a>(
+pub(crate) fn leaves<'a>(
     doc: &'a Map<String, Value>,
     path: &FieldPath,
     f: &mut dyn FnMut(&'a Value) -> bool,
@@ -70,14 +76,14 @@ pub fn intern(text: &str) -> u32 {
 const NONE: u16 = u16::MAX;
 
 #[derive(Debug, Default)]
-struct Node {
+pub(crate) struct Node {
     children: AHashMap<Box<str>, Node>,
-    slot: Option<u16>,
+    pub(crate) slot: Option<u16>,
 }
 
 impl Node {
     /// Follows a key, which may itself contain dots, from this node.
-    fn step(&self, key: &str) -> Option<&Node> {
+    pub(crate) fn step(&self, key: &str) -> Option<&Node> {
         if !key.contains('.') {
             return self.children.get(key);
         }
@@ -92,7 +98,7 @@ impl Node {
 /// A set of field paths, each with a slot (see the module documentation).
 #[derive(Debug, Default)]
 pub struct FieldIndex {
-    root: Node,
+    pub(crate) root: Node,
     /// Slot of each interned path id; `NONE` for paths not in the set.
     slot_of_id: Vec<u16>,
     len: usize,
@@ -203,6 +209,14 @@ fn record<'a>(node: &Node, value: &'a Value, out: &mut Vec<(u16, &'a Value)>) {
             if let Some(slot) = node.slot {
                 out.push((slot, value));
             }
+        }
+    }
+}
+
+impl SlotValues for FlatView<'_> {
+    fn each_slot_value<'s>(&'s self, f: &mut dyn FnMut(u16, &'s Value)) {
+        for &(slot, v) in &self.entries {
+            f(slot, v);
         }
     }
 }

@@ -8,10 +8,14 @@
 //! a field multi-valued.
 
 pub mod flat;
+mod flatdoc;
 mod path;
 pub mod projection;
+#[cfg(test)]
+mod testgen;
 
-pub use flat::{Document, FieldIndex, FlatView};
+pub use flat::{Document, FieldIndex, FlatView, SlotValues};
+pub use flatdoc::FlatDoc;
 pub use path::{lookup, lookup_first, visit, FieldPath};
 pub use serde_json::{Map, Value};
 

@@ -125,7 +125,7 @@ impl fmt::Display for ProjectionError {
 
 impl std::error::Error for ProjectionError {}
 
-type Res<T> = Result<T, ProjectionError>;
+pub(crate) type Res<T> = Result<T, ProjectionError>;
 
 /// `serde_json`'s nesting limit: a container opened at this depth is an error.
 const MAX_DEPTH: u32 = 128;
@@ -143,15 +143,15 @@ fn specials(w: u64) -> u64 {
     (zero(quote) | zero(slash) | (w.wrapping_sub(ONES * 0x20) & !w)) & HIGHS
 }
 
-struct Scanner<'a> {
-    b: &'a [u8],
-    s: &'a str,
-    i: usize,
+pub(crate) struct Scanner<'a> {
+    pub(crate) b: &'a [u8],
+    pub(crate) s: &'a str,
+    pub(crate) i: usize,
 }
 
 /// A string token: the byte range of its content and whether it has escapes.
 #[derive(Clone, Copy)]
-struct Str {
+pub(crate) struct Str {
     start: usize,
     end: usize,
     escaped: bool,
@@ -159,17 +159,17 @@ struct Str {
 
 impl<'a> Scanner<'a> {
     #[cold]
-    fn err<T>(&self, what: &str) -> Res<T> {
+    pub(crate) fn err<T>(&self, what: &str) -> Res<T> {
         Err(ProjectionError(format!("{what} at byte {}", self.i)))
     }
 
     #[inline]
-    fn peek(&self) -> Option<u8> {
+    pub(crate) fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
     }
 
     #[inline]
-    fn ws(&mut self) {
+    pub(crate) fn ws(&mut self) {
         while let Some(&c) = self.b.get(self.i) {
             if matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
                 self.i += 1;
@@ -181,7 +181,7 @@ impl<'a> Scanner<'a> {
 
     /// At an opening quote: validates the string, leaves `i` after the closing quote.
     #[inline]
-    fn string(&mut self) -> Res<Str> {
+    pub(crate) fn string(&mut self) -> Res<Str> {
         self.i += 1;
         let start = self.i;
         let mut escaped = false;
@@ -268,7 +268,7 @@ impl<'a> Scanner<'a> {
 
     /// The text of a validated string.
     #[inline]
-    fn text(&self, t: Str) -> Res<std::borrow::Cow<'a, str>> {
+    pub(crate) fn text(&self, t: Str) -> Res<std::borrow::Cow<'a, str>> {
         let raw = self.s.get(t.start..t.end).unwrap_or("");
         if !t.escaped {
             return Ok(raw.into());
@@ -355,7 +355,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Validates and skips one value (after whitespace).
-    fn skip(&mut self, depth: u32) -> Res<()> {
+    pub(crate) fn skip(&mut self, depth: u32) -> Res<()> {
         match self.peek() {
             Some(b'"') => self.string().map(|_| ()),
             Some(b'{') => {
@@ -405,7 +405,7 @@ impl<'a> Scanner<'a> {
 
     /// At `{` or `[` of a container at `depth` (0 for the document).
     #[inline]
-    fn open(&mut self, depth: u32) -> Res<()> {
+    pub(crate) fn open(&mut self, depth: u32) -> Res<()> {
         if depth + 1 >= MAX_DEPTH {
             return self.err("recursion limit exceeded");
         }
@@ -415,7 +415,7 @@ impl<'a> Scanner<'a> {
 
     /// After `{`: whether an entry follows (else `}` is consumed).
     #[inline]
-    fn first_entry(&mut self) -> Res<bool> {
+    pub(crate) fn first_entry(&mut self) -> Res<bool> {
         self.ws();
         match self.peek() {
             Some(b'}') => {
@@ -430,7 +430,7 @@ impl<'a> Scanner<'a> {
     /// After `[`: whether an item follows (else `]` is consumed); leaves
     /// `i` at the item.
     #[inline]
-    fn first_item(&mut self) -> Res<bool> {
+    pub(crate) fn first_item(&mut self) -> Res<bool> {
         self.ws();
         if self.peek() == Some(b']') {
             self.i += 1;
@@ -441,7 +441,7 @@ impl<'a> Scanner<'a> {
 
     /// At a key's quote: reads it and the colon.
     #[inline]
-    fn key(&mut self) -> Res<Str> {
+    pub(crate) fn key(&mut self) -> Res<Str> {
         let k = self.string()?;
         self.ws();
         if self.peek() != Some(b':') {
@@ -454,7 +454,7 @@ impl<'a> Scanner<'a> {
     /// After a value: `,` (true, positioned at the next key or item) or the
     /// closing bracket (false, consumed).
     #[inline]
-    fn next_entry(&mut self, close: u8) -> Res<bool> {
+    pub(crate) fn next_entry(&mut self, close: u8) -> Res<bool> {
         self.ws();
         match self.peek() {
             Some(b',') => {
@@ -474,7 +474,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Builds one value (after whitespace).
-    fn build(&mut self, depth: u32) -> Res<Value> {
+    pub(crate) fn build(&mut self, depth: u32) -> Res<Value> {
         match self.peek() {
             Some(b'"') => {
                 let t = self.string()?;
@@ -626,6 +626,7 @@ fn unescape(raw: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testgen::{arb_j, render, J};
     use crate::{lookup, FieldPath};
     use proptest::prelude::*;
     use serde_json::json;
@@ -782,69 +783,6 @@ mod tests {
                 agrees(&text, paths).expect("agrees");
             }
         }
-    }
-
-    /// A JSON value to render as text, with possibly repeated keys.
-    #[derive(Clone, Debug)]
-    enum J {
-        Scalar(Value),
-        Arr(Vec<J>),
-        Obj(Vec<(String, J)>),
-    }
-
-    fn render(j: &J, escape_keys: bool, out: &mut String) {
-        match j {
-            J::Scalar(v) => out.push_str(&v.to_string()),
-            J::Arr(items) => {
-                out.push('[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(", ");
-                    }
-                    render(item, escape_keys, out);
-                }
-                out.push(']');
-            }
-            J::Obj(entries) => {
-                out.push_str("{ ");
-                for (i, (k, v)) in entries.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    out.push('"');
-                    for c in k.chars() {
-                        // some key letters as \u escapes
-                        if escape_keys && c == 'b' {
-                            out.push_str("\\u0062");
-                        } else {
-                            out.push(c);
-                        }
-                    }
-                    out.push_str("\":\n");
-                    render(v, escape_keys, out);
-                }
-                out.push('}');
-            }
-        }
-    }
-
-    fn arb_j() -> impl Strategy<Value = J> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(|i| json!(i)),
-            any::<f64>()
-                .prop_filter("finite", |f| f.is_finite())
-                .prop_map(|f| json!(f)),
-            "[a-c\\\\\"é\t]{0,3}".prop_map(Value::String),
-        ]
-        .prop_map(J::Scalar);
-        leaf.prop_recursive(4, 32, 4, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..3).prop_map(J::Arr),
-                prop::collection::vec(("[a-c](\\.[a-c])?", inner), 0..5).prop_map(J::Obj),
-            ]
-        })
     }
 
     proptest! {

@@ -359,6 +359,39 @@ fn emit_object(mut obj: Map<String, Value>, locator: Locator, name: &Arc<str>, s
     });
 }
 
+/// The top-level keys whose presence gives a document a shape other than a
+/// plain event (see [`emit`]), and those [`data_stream_index`] reads: a
+/// reader that scans a line for some fields only captures these whole.
+pub(crate) const SHAPE_KEYS: &[&str] = &[
+    "records",
+    "Results",
+    "results",
+    "Schema",
+    "schema",
+    "tables",
+    "hits",
+    "_source",
+    "Event",
+    "properties",
+    "TimeGenerated",
+    "data_stream",
+    "data_stream.type",
+    "data_stream.dataset",
+    "data_stream.namespace",
+];
+
+/// The index of a document [`emit`] turns into exactly one plain event (the
+/// document itself), judged from its [`SHAPE_KEYS`]; `None` for every other
+/// shape (batches, search hits and responses, API results, evtx-crate
+/// renderings, Event Hub records, Sentinel rows).
+pub(crate) fn plain_index(top: &Map<String, Value>) -> Option<Arc<str>> {
+    let other = SHAPE_KEYS
+        .iter()
+        .take_while(|k| !k.starts_with("data_stream"))
+        .any(|k| top.contains_key(*k));
+    (!other).then(|| data_stream_index(top))
+}
+
 /// The `Type` column of a Sentinel or Log Analytics row (`DeviceNetworkEvents`, ...).
 fn defender_table_column(doc: &Map<String, Value>) -> Option<Arc<str>> {
     if doc.contains_key("@timestamp") || !doc.contains_key("TimeGenerated") {

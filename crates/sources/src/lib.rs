@@ -32,7 +32,7 @@ pub use defender::{
 };
 pub use parallel::{LineFilter, QuickParse};
 
-use harrier_event::{Event, Locator, Origin};
+use harrier_event::{Event, FieldIndex, FlatDoc, Locator, Origin};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -109,7 +109,16 @@ pub fn read_paths_with<T: Send>(
     on_item: &mut dyn FnMut(T),
     on_skip: &mut dyn FnMut(Skip),
 ) -> Summary {
-    read_paths_general(paths, opts, filter, None, &|e, _| map(e), on_item, on_skip)
+    read_paths_general(
+        paths,
+        opts,
+        filter,
+        None,
+        None,
+        &|e, _| map(e),
+        on_item,
+        on_skip,
+    )
 }
 
 /// [`read_paths_with`], reading the lines of NDJSON files read on several
@@ -123,7 +132,16 @@ pub fn read_paths_quick<T: Send>(
     on_item: &mut dyn FnMut(T),
     on_skip: &mut dyn FnMut(Skip),
 ) -> Summary {
-    read_paths_general(paths, opts, filter, quick, &|e, _| map(e), on_item, on_skip)
+    read_paths_general(
+        paths,
+        opts,
+        filter,
+        quick,
+        None,
+        &|e, _| map(e),
+        on_item,
+        on_skip,
+    )
 }
 
 /// Where in its file an event's NDJSON line is, and its text: given to the
@@ -151,7 +169,60 @@ pub fn read_paths_at<T: Send>(
     on_item: &mut dyn FnMut(T),
     on_skip: &mut dyn FnMut(Skip),
 ) -> Summary {
-    read_paths_general(paths, opts, filter, None, map, on_item, on_skip)
+    read_paths_general(paths, opts, filter, None, None, map, on_item, on_skip)
+}
+
+/// An NDJSON line read straight into slots by [`read_paths_flat`]: its
+/// document's values for the caller's fields, the index the document
+/// belongs to, and where the line is.
+pub struct FlatLine<'a> {
+    pub doc: &'a FlatDoc<'a>,
+    /// The index or data stream, as [`read_paths`] would give it.
+    pub index: Arc<str>,
+    pub file: &'a Arc<str>,
+    /// 1-based line number.
+    pub line: u64,
+    pub at: LineAt<'a>,
+}
+
+impl FlatLine<'_> {
+    pub fn origin(&self) -> Origin {
+        Origin {
+            file: self.file.clone(),
+            locator: Locator::Line(self.line),
+        }
+    }
+}
+
+/// The fields to read lines for, and what to make of a line so read:
+/// `Some(item)` (`item` may be `None`: nothing to deliver), or `None` to have
+/// the line read whole and given to the usual `map` after all.
+pub struct FlatRead<'f, T> {
+    pub fields: &'f FieldIndex,
+    #[allow(clippy::type_complexity)]
+    pub map: &'f (dyn Fn(&FlatLine<'_>) -> Option<Option<T>> + Sync + 'f),
+}
+
+/// [`read_paths_at`] for a caller that needs only some fields of most
+/// events (with `flat`; without it, this is [`read_paths_at`]): a line that is one plain document (not a batch, search hit or
+/// API result), in a file read by the parallel reader with line places, is
+/// scanned for `flat.fields` only ([`FlatDoc`], no `serde_json` map is
+/// built) and given to `flat.map` with its place ([`FlatLine`]); the caller
+/// reads the whole event later with [`read_line_event`] if it needs it.
+/// Every other line, and every event `flat.map` declines, goes to `map` as
+/// in [`read_paths_at`]. Invalid lines are read the usual way, so their
+/// skips are reported as usual.
+#[allow(clippy::too_many_arguments)]
+pub fn read_paths_flat<T: Send>(
+    paths: &[PathBuf],
+    opts: &ReadOptions,
+    filter: Option<&LineFilter<'_>>,
+    flat: Option<&FlatRead<'_, T>>,
+    map: &(dyn Fn(Event, Option<LineAt<'_>>) -> Option<T> + Sync),
+    on_item: &mut dyn FnMut(T),
+    on_skip: &mut dyn FnMut(Skip),
+) -> Summary {
+    read_paths_general(paths, opts, filter, None, flat, map, on_item, on_skip)
 }
 
 /// What [`read_paths_with`], [`read_paths_quick`] and [`read_paths_at`] share.
@@ -161,6 +232,7 @@ fn read_paths_general<T: Send>(
     opts: &ReadOptions,
     filter: Option<&LineFilter<'_>>,
     quick: Option<&QuickParse>,
+    flat: Option<&FlatRead<'_, T>>,
     map: &(dyn Fn(Event, Option<LineAt<'_>>) -> Option<T> + Sync),
     on_item: &mut dyn FnMut(T),
     on_skip: &mut dyn FnMut(Skip),
@@ -216,6 +288,7 @@ fn read_paths_general<T: Send>(
                         workers,
                         filter,
                         quick,
+                        flat,
                         map,
                         &mut deliver,
                         &mut sink,

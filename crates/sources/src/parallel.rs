@@ -12,9 +12,9 @@
 //! first non-blank line is a whole JSON document; everything else goes
 //! through the sequential readers with `map` applied as events arrive.
 
-use crate::{json, LineAt, Sink, Skip, Summary};
+use crate::{json, FlatLine, FlatRead, LineAt, Sink, Skip, Summary};
 use harrier_event::projection::{FieldTree, Projection};
-use harrier_event::{Event, Locator};
+use harrier_event::{Event, FlatDoc, Locator};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -116,6 +116,7 @@ pub(crate) fn read_ndjson<T: Send>(
     workers: usize,
     filter: Option<&LineFilter<'_>>,
     quick: Option<&QuickParse>,
+    flat: Option<&FlatRead<'_, T>>,
     map: &(dyn Fn(Event, Option<LineAt<'_>>) -> Option<T> + Sync),
     on_item: &mut dyn FnMut(T),
     sink: &mut Sink,
@@ -142,7 +143,7 @@ pub(crate) fn read_ndjson<T: Send>(
                     Err(_) => return,
                 };
                 let Ok(job) = job else { return };
-                let done = work(job, &name, addressable, filter, quick, map);
+                let done = work(job, &name, addressable, filter, quick, flat, map);
                 if done_tx.send(done).is_err() {
                     return;
                 }
@@ -273,12 +274,45 @@ fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
+/// What became of a line offered to the caller's flat map.
+enum Flat<T> {
+    /// Read: the map's item, if any.
+    Read(Option<T>),
+    /// The map asked for the event itself: read the line the usual way.
+    Declined,
+    /// Not a single plain document (or not valid JSON): read it the usual way.
+    NotPlain,
+}
+
+/// Reads a line straight into slots and gives it to the caller's flat map.
+fn read_flat<T>(fr: &FlatRead<'_, T>, name: &Arc<str>, line: u64, at: LineAt<'_>) -> Flat<T> {
+    let Ok(doc) = FlatDoc::parse(json::trim_eol(at.text), fr.fields, json::SHAPE_KEYS) else {
+        return Flat::NotPlain;
+    };
+    let Some(index) = json::plain_index(doc.captured()) else {
+        return Flat::NotPlain;
+    };
+    let line = FlatLine {
+        doc: &doc,
+        index,
+        file: name,
+        line,
+        at,
+    };
+    match (fr.map)(&line) {
+        Some(item) => Flat::Read(item),
+        None => Flat::Declined,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn work<T>(
     job: Job,
     name: &Arc<str>,
     addressable: bool,
     filter: Option<&LineFilter<'_>>,
     quick: Option<&QuickParse>,
+    flat: Option<&FlatRead<'_, T>>,
     map: &(dyn Fn(Event, Option<LineAt<'_>>) -> Option<T> + Sync),
 ) -> Done<T> {
     let mut items = Vec::new();
@@ -292,6 +326,10 @@ fn work<T>(
     let mut start = 0usize;
     let bytes = &job.bytes;
     let mut misses = 0u32;
+    let mut flat_misses = 0u32;
+    // only an addressable line can be read straight into slots: its event
+    // is found again by the line's place when an alert needs all of it
+    let flat = flat.filter(|_| addressable);
     while start < bytes.len() {
         let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
         let line = &bytes[start..end];
@@ -305,6 +343,22 @@ fn work<T>(
         if filter.is_some_and(|f| !f(line)) {
             summary.passed_over += 1;
             continue;
+        }
+        if let Some(fr) = flat.filter(|_| flat_misses < QUICK_MISSES) {
+            let at = LineAt {
+                offset: job.offset + line_start as u64,
+                text: line,
+            };
+            match read_flat(fr, name, this, at) {
+                Flat::Read(item) => {
+                    flat_misses = 0;
+                    summary.events += 1;
+                    items.extend(item);
+                    continue;
+                }
+                Flat::Declined => {}
+                Flat::NotPlain => flat_misses += 1,
+            }
         }
         {
             let mut on_event = |e: Event| events.push(e);

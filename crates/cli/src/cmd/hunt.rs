@@ -14,7 +14,7 @@ use harrier_engine::{parse_severity, parse_time, Engine, EngineOptions};
 use harrier_event::Event;
 use harrier_rules::exceptions::{load_exception_lists, ExceptionLists};
 use harrier_rules::{load_rules, Rule, RuleProblem};
-use harrier_sources::{read_paths_at, LineAt, LineFilter, ReadOptions};
+use harrier_sources::{read_paths_flat, FlatLine, FlatRead, LineAt, LineFilter, ReadOptions};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -200,12 +200,29 @@ pub fn run(args: Args) -> Result<ExitCode> {
         // keeps what it needs of it in `hits`
         (kql_active || !hits.is_empty()).then(|| (kql_active.then_some(e), hits))
     };
+    // Without KQL rules, which need whole events, plain NDJSON lines are
+    // read for the rules' fields only (engine.fields()), straight into slots.
+    let keep_flat = |line: &FlatLine<'_>| {
+        let hits = engine.hits_flat(line)?;
+        let n = seen.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(b) = &bar {
+            if n & 1023 == 0 {
+                b.set_position(n);
+            }
+        }
+        Some((!hits.is_empty()).then_some((None, hits)))
+    };
+    let flat = FlatRead {
+        fields: engine.fields(),
+        map: &keep_flat,
+    };
     let mut collector = Collector::new(&engine);
     let mut skip_lines = Vec::new();
-    let summary = read_paths_at(
+    let summary = read_paths_flat(
         &args.paths,
         &ReadOptions::default(),
         (!raw.keeps_everything()).then_some(&filter as &LineFilter<'_>),
+        (!kql_active).then_some(&flat),
         &keep,
         &mut |(e, hits)| {
             if let Some(e) = &e {

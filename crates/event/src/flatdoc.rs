@@ -1,0 +1,417 @@
+//! Documents read straight into slots, without a `serde_json` map.
+//!
+//! A [`FlatView`](crate::FlatView) walks a parsed document; a [`FlatDoc`]
+//! never builds one. It scans the JSON text once (the validating scanner of
+//! [`crate::projection`], which accepts exactly what `serde_json` accepts),
+//! follows only keys on the way to a field the [`FieldIndex`] names, and
+//! keeps each scalar it meets there under the field's slot. Everything else
+//! is validated and skipped without being built. Reading a 1.3 KB ECS event
+//! this way allocates only its kept strings, where a full parse allocates
+//! every key and value and hashes every key.
+//!
+//! It answers look-ups as the parsed document would ([`Document`]), with the
+//! same values for every named field (property-tested against `serde_json`,
+//! repeated keys included: the last one wins, as in a map). A path the index
+//! does not name is answered by parsing the whole text the first time one is
+//! asked, so answers never depend on which fields were named, only their
+//! cost. A caller can also ask for some top-level keys' whole values
+//! ([`FlatDoc::parse`]'s `capture`): a reader uses them to recognise the
+//! document's shape.
+
+use crate::flat::{leaves, Document, FieldIndex, Node, SlotValues};
+use crate::path::FieldPath;
+use crate::projection::{ProjectionError, Res, Scanner};
+use serde_json::{Map, Value};
+use std::cell::OnceCell;
+
+/// A JSON document's values for the fields of a [`FieldIndex`] (see the
+/// module documentation).
+pub struct FlatDoc<'a> {
+    index: &'a FieldIndex,
+    text: &'a [u8],
+    /// (slot, value), ordered by slot and, within a slot, by document order.
+    entries: Vec<(u16, Value)>,
+    captured: Map<String, Value>,
+    whole: OnceCell<Option<Map<String, Value>>>,
+}
+
+/// The values of one key of the object being scanned, for repeated keys.
+struct Frame {
+    node: *const Node,
+    start: usize,
+    end: usize,
+}
+
+struct Out<'c> {
+    entries: Vec<(u16, Value)>,
+    frames: Vec<Frame>,
+    captured: Map<String, Value>,
+    capture: &'c [&'c str],
+}
+
+impl<'a> FlatDoc<'a> {
+    /// Scans a JSON object (one NDJSON line without its line end) for the
+    /// fields of `index`; the whole values of the top-level keys named in
+    /// `capture` are kept too ([`FlatDoc::captured`]). Errors exactly when
+    /// `serde_json::from_slice::<Value>` would, or when the text is not an
+    /// object.
+    pub fn parse(
+        text: &'a [u8],
+        index: &'a FieldIndex,
+        capture: &[&str],
+    ) -> Result<FlatDoc<'a>, ProjectionError> {
+        let s = std::str::from_utf8(text)
+            .map_err(|e| ProjectionError(format!("invalid UTF-8: {e}")))?;
+        let mut scan = Scanner {
+            b: s.as_bytes(),
+            s,
+            i: 0,
+        };
+        scan.ws();
+        if scan.peek() != Some(b'{') {
+            return scan.err("expected a JSON object");
+        }
+        let mut out = Out {
+            entries: Vec::with_capacity(64),
+            frames: Vec::new(),
+            captured: Map::new(),
+            capture,
+        };
+        scan.flat_object(&index.root, 0, &mut out, true)?;
+        scan.ws();
+        if scan.i != scan.b.len() {
+            return scan.err("trailing characters");
+        }
+        // stable: values of one field keep their document order
+        out.entries.sort_by_key(|&(slot, _)| slot);
+        Ok(FlatDoc {
+            index,
+            text,
+            entries: out.entries,
+            captured: out.captured,
+            whole: OnceCell::new(),
+        })
+    }
+
+    /// The captured top-level keys present in the document, with their whole
+    /// values (a repeated key: its last value).
+    pub fn captured(&self) -> &Map<String, Value> {
+        &self.captured
+    }
+
+    /// The text the document was read from.
+    pub fn text(&self) -> &'a [u8] {
+        self.text
+    }
+
+    fn values_of(&self, slot: u16) -> &[(u16, Value)] {
+        let start = self.entries.partition_point(|&(s, _)| s < slot);
+        let end = start + self.entries[start..].partition_point(|&(s, _)| s == slot);
+        &self.entries[start..end]
+    }
+
+    /// The whole document, parsed the first time a path the index does not
+    /// name is asked for.
+    fn whole(&self) -> Option<&Map<String, Value>> {
+        self.whole
+            .get_or_init(|| serde_json::from_slice::<Map<String, Value>>(self.text).ok())
+            .as_ref()
+    }
+}
+
+impl Document for FlatDoc<'_> {
+    fn visit<'b>(&'b self, path: &FieldPath, f: &mut dyn FnMut(&'b Value) -> bool) -> bool {
+        match self.index.slot(path) {
+            Some(slot) => self.values_of(slot).iter().any(|(_, v)| f(v)),
+            None => self.whole().is_some_and(|doc| leaves(doc, path, f)),
+        }
+    }
+}
+
+impl SlotValues for FlatDoc<'_> {
+    fn each_slot_value<'s>(&'s self, f: &mut dyn FnMut(u16, &'s Value)) {
+        for (slot, v) in &self.entries {
+            f(*slot, v);
+        }
+    }
+}
+
+impl Scanner<'_> {
+    /// At `{`: keeps the scalars under named fields of this object, whose
+    /// keys step from `node`. A repeated key drops what its earlier
+    /// occurrence kept, as a map would.
+    fn flat_object(&mut self, node: &Node, depth: u32, out: &mut Out, top: bool) -> Res<()> {
+        self.open(depth)?;
+        let base = out.frames.len();
+        if self.first_entry()? {
+            loop {
+                let k = self.key()?;
+                self.ws();
+                let key = self.text(k)?;
+                let next = node.step(&key);
+                if top && out.capture.contains(&key.as_ref()) {
+                    let v = self.build(depth + 1)?;
+                    if let Some(n) = next {
+                        let start = begin_key(out, base, n);
+                        record(n, &v, &mut out.entries);
+                        end_key(out, n, start);
+                    }
+                    out.captured.insert(key.into_owned(), v);
+                } else if let Some(n) = next {
+                    let start = begin_key(out, base, n);
+                    self.flat_value(n, depth + 1, out)?;
+                    end_key(out, n, start);
+                } else {
+                    self.skip(depth + 1)?;
+                }
+                if !self.next_entry(b'}')? {
+                    break;
+                }
+            }
+        }
+        out.frames.truncate(base);
+        Ok(())
+    }
+
+    /// A value whose path steps to `node`: objects and arrays are walked,
+    /// scalars kept when `node` names a field.
+    fn flat_value(&mut self, node: &Node, depth: u32, out: &mut Out) -> Res<()> {
+        match self.peek() {
+            Some(b'{') => self.flat_object(node, depth, out, false),
+            Some(b'[') => {
+                self.open(depth)?;
+                if self.first_item()? {
+                    loop {
+                        self.flat_value(node, depth + 1, out)?;
+                        if !self.next_entry(b']')? {
+                            break;
+                        }
+                    }
+                }
+                Ok(())
+            }
+            _ => match node.slot {
+                Some(slot) => {
+                    let v = self.build(depth)?;
+                    out.entries.push((slot, v));
+                    Ok(())
+                }
+                None => self.skip(depth),
+            },
+        }
+    }
+}
+
+/// Before a key's value is scanned: forgets what an earlier occurrence of
+/// the same key in this object (frames from `base`) kept. Equal keys step to
+/// the same node, and different keys to different nodes. Returns where the
+/// key's values start.
+fn begin_key(out: &mut Out, base: usize, node: &Node) -> usize {
+    let node = node as *const Node;
+    if let Some(pos) = out.frames[base..].iter().position(|f| f.node == node) {
+        let Frame { start, end, .. } = out.frames.remove(base + pos);
+        out.entries.drain(start..end);
+        for f in &mut out.frames[base + pos..] {
+            f.start -= end - start;
+            f.end -= end - start;
+        }
+    }
+    out.entries.len()
+}
+
+fn end_key(out: &mut Out, node: &Node, start: usize) {
+    out.frames.push(Frame {
+        node: node as *const Node,
+        start,
+        end: out.entries.len(),
+    });
+}
+
+/// The scalars of a built value under `node`, as [`FlatDoc`] keeps them.
+fn record(node: &Node, value: &Value, out: &mut Vec<(u16, Value)>) {
+    match value {
+        Value::Object(o) => {
+            // a map has no repeated keys left
+            for (k, v) in o {
+                if let Some(n) = node.step(k) {
+                    record(n, v, out);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                record(node, item, out);
+            }
+        }
+        _ => {
+            if let Some(slot) = node.slot {
+                out.push((slot, value.clone()));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testgen::{arb_j, render, J};
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn all(d: &dyn Document, path: &FieldPath) -> Vec<Value> {
+        let mut out = Vec::new();
+        d.visit(path, &mut |v| {
+            out.push(v.clone());
+            false
+        });
+        out
+    }
+
+    fn sorted(mut v: Vec<Value>) -> Vec<Value> {
+        v.sort_by_key(|x| x.to_string());
+        v
+    }
+
+    /// The flat document and the parsed one give the same values for every
+    /// path (named or not) and accept the same texts.
+    fn agrees(text: &str, named: &[&str], asked: &[&str]) -> Result<(), TestCaseError> {
+        let named: Vec<FieldPath> = named.iter().map(|p| FieldPath::new(p)).collect();
+        let index = FieldIndex::new(&named);
+        let flat = FlatDoc::parse(text.as_bytes(), &index, &["a", "c"]);
+        match (serde_json::from_str::<Value>(text), flat) {
+            (Ok(Value::Object(full)), Ok(flat)) => {
+                let asked: Vec<FieldPath> = asked.iter().map(|p| FieldPath::new(p)).collect();
+                for p in named.iter().chain(&asked) {
+                    prop_assert_eq!(
+                        sorted(all(&flat, p)),
+                        sorted(all(&full, p)),
+                        "path {} in {}",
+                        p,
+                        text
+                    );
+                }
+                for key in ["a", "c"] {
+                    prop_assert_eq!(flat.captured().get(key), full.get(key), "{}", text);
+                }
+            }
+            (Ok(Value::Object(_)), Err(e)) => prop_assert!(false, "rejects {}: {}", text, e),
+            (Ok(_), flat) => prop_assert!(flat.is_err(), "not an object: {}", text),
+            (Err(e), flat) => prop_assert!(
+                flat.is_err(),
+                "serde_json rejects {} ({}), the flat scan accepts",
+                text,
+                e
+            ),
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn keeps_named_scalars_by_slot() {
+        let doc = json!({
+            "process": {"name": "a.exe", "args": ["x", ["y"]], "parent.name": "p", "pid": 4},
+            "event": {"category": ["process", "network"]},
+            "list": [{"k": 1}, {"k": null}, {"j": 2}],
+            "obj": {"inner": 1.5},
+            "other": {"deep": [1, {"x": true}]},
+        });
+        let text = doc.to_string();
+        let paths = [
+            "process.name",
+            "process.args",
+            "process.parent.name",
+            "event.category",
+            "list.k",
+            "obj",
+        ];
+        agrees(&text, &paths, &["process.pid", "other.deep.x", "list.j"]).expect("agrees");
+        let named: Vec<FieldPath> = paths.iter().map(|p| FieldPath::new(p)).collect();
+        let index = FieldIndex::new(&named);
+        let flat = FlatDoc::parse(text.as_bytes(), &index, &[]).expect("parses");
+        // only named scalars are kept: an object is not a value of its field
+        let mut kept = Vec::new();
+        flat.each_slot_value(&mut |slot, v| kept.push((slot, v.clone())));
+        assert_eq!(
+            kept,
+            vec![
+                (0, json!("a.exe")),
+                (1, json!("x")),
+                (1, json!("y")),
+                (2, json!("p")),
+                (3, json!("process")),
+                (3, json!("network")),
+                (4, json!(1)),
+                (4, Value::Null),
+            ]
+        );
+        assert!(
+            flat.whole.get().is_none(),
+            "named paths never parse the whole text"
+        );
+        assert_eq!(all(&flat, &FieldPath::new("process.pid")), vec![json!(4)]);
+    }
+
+    #[test]
+    fn repeated_keys_last_wins() {
+        let paths = ["a.b", "c", "d.e", "a"];
+        for text in [
+            r#"{"a": {"b": 1}, "a": 5}"#,
+            r#"{"a": {"b": 1}, "a": {"x": 2}}"#,
+            r#"{"a": {"b": 1}, "c": 3, "a": {"b": 2}}"#,
+            r#"{"c": 1, "d": {"e": 1}, "c": [2, 3], "d": {"e": [4, 5]}}"#,
+            r#"{"d": [{"e": 1}], "d": []}"#,
+            r#"{"a": {"b": 1, "b": {"z": null}}}"#,
+            r#"{"a.b": 1, "a": {"b": 2}, "a.b": 3}"#,
+        ] {
+            agrees(text, &paths, &[]).expect("agrees");
+        }
+    }
+
+    #[test]
+    fn malformed_input_is_an_error() {
+        for text in [
+            r#"{"a": "#,
+            "[1]",
+            "",
+            r#"{"x": 01}"#,
+            r#"{"x": [1,]}"#,
+            r#"{"a": 1,}"#,
+            r#"{"a": "\ud800"}"#,
+            r#"{"a": 1} x"#,
+            r#"{"a": 1e400}"#,
+            r#"{"b": {"c": 1, "d": [1 2]}}"#,
+        ] {
+            agrees(text, &["a", "b.c"], &[]).expect("agrees");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn flat_answers_like_the_parsed_document(
+            entries in prop::collection::vec(("[a-c](\\.[a-c])?", arb_j()), 0..5),
+            named in prop::collection::vec("[a-c](\\.[a-c]){0,2}", 1..4),
+            asked in prop::collection::vec("[a-c](\\.[a-c]){0,2}", 0..2),
+            escape_keys in any::<bool>(),
+        ) {
+            let mut text = String::new();
+            render(&J::Obj(entries), escape_keys, &mut text);
+            let named: Vec<&str> = named.iter().map(String::as_str).collect();
+            let asked: Vec<&str> = asked.iter().map(String::as_str).collect();
+            agrees(&text, &named, &asked)?;
+        }
+
+        #[test]
+        fn truncated_documents_are_rejected_alike(
+            entries in prop::collection::vec(("[a-c](\\.[a-c])?", arb_j()), 1..4),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let mut text = String::new();
+            render(&J::Obj(entries), true, &mut text);
+            let mut at = cut.index(text.len());
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            agrees(&text[..at], &["a", "a.b", "b.c"], &[])?;
+        }
+    }
+}
