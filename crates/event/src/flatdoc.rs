@@ -31,6 +31,9 @@ pub struct FlatDoc<'a> {
     text: &'a [u8],
     /// (slot, value), ordered by slot and, within a slot, by document order.
     entries: Vec<(u16, Value)>,
+    /// The values of slot `s` are `entries[starts[s]..starts[s + 1]]`: a
+    /// look-up is two loads, not two binary searches.
+    starts: Vec<u32>,
     captured: Map<String, Value>,
     whole: OnceCell<Option<Map<String, Value>>>,
 }
@@ -84,10 +87,18 @@ impl<'a> FlatDoc<'a> {
         }
         // stable: values of one field keep their document order
         out.entries.sort_by_key(|&(slot, _)| slot);
+        let mut starts = vec![0u32; index.len() + 1];
+        for &(slot, _) in &out.entries {
+            starts[slot as usize + 1] += 1;
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
         Ok(FlatDoc {
             index,
             text,
             entries: out.entries,
+            starts,
             captured: out.captured,
             whole: OnceCell::new(),
         })
@@ -105,9 +116,11 @@ impl<'a> FlatDoc<'a> {
     }
 
     fn values_of(&self, slot: u16) -> &[(u16, Value)] {
-        let start = self.entries.partition_point(|&(s, _)| s < slot);
-        let end = start + self.entries[start..].partition_point(|&(s, _)| s == slot);
-        &self.entries[start..end]
+        let s = slot as usize;
+        match (self.starts.get(s), self.starts.get(s + 1)) {
+            (Some(&a), Some(&b)) => self.entries.get(a as usize..b as usize).unwrap_or(&[]),
+            _ => &[],
+        }
     }
 
     /// The whole document, parsed the first time a path the index does not
