@@ -1398,17 +1398,23 @@ impl<'a> Planner<'a> {
             let out = format!("{prefix}{k}");
             let t = t.unwrap_or(KType::Dynamic);
             let x = convert_expr(funcs::member(bag.clone(), Value::Str(k.clone())), t);
+            // A slot named like a source column takes the source column's place among the
+            // unpacked columns (the bag_unpack page shows `Age, Name` for both conflict modes);
+            // `keep_source` keeps the source column's values, `replace_source` the slot's.
             match exprs.iter().position(|(n, _)| n == &out) {
-                Some(i) => match conflict.as_str() {
-                    "replace_source" => exprs[i].1 = x,
-                    "keep_source" => {}
-                    _ => {
-                        return Err(err(
-                            span,
-                            format!("bag_unpack: column `{out}` already exists"),
-                        ))
+                Some(i) => {
+                    let (_, source) = exprs.remove(i);
+                    match conflict.as_str() {
+                        "replace_source" => exprs.push((out, x)),
+                        "keep_source" => exprs.push((out, source)),
+                        _ => {
+                            return Err(err(
+                                span,
+                                format!("bag_unpack: column `{out}` already exists"),
+                            ))
+                        }
                     }
-                },
+                }
                 None => exprs.push((out, x)),
             }
         }

@@ -790,3 +790,15 @@ fn format_ipv4_takes_the_narrower_prefix() {
         ]]
     );
 }
+
+#[test]
+fn bag_unpack_conflicts_take_the_slot_position() {
+    let src = "datatable(Name:string, d:dynamic)['Old', dynamic({\"Name\": \"John\", \"Age\":20})]
+        | evaluate bag_unpack(d, columnsConflict=";
+    let t = q(&format!("{src}'replace_source')"));
+    assert_eq!(names(&t), ["Age", "Name"]);
+    assert_eq!(rows(&t), vec![vec![Json::from(20), Json::from("John")]]);
+    let t = q(&format!("{src}'keep_source')"));
+    assert_eq!(names(&t), ["Age", "Name"]);
+    assert_eq!(rows(&t), vec![vec![Json::from(20), Json::from("Old")]]);
+}
