@@ -746,11 +746,13 @@ pub fn aggregate(name: &str, xs: Vec<DfExpr>, ts: &[KType]) -> Result<DfExpr, St
                         if set && out.contains(&j) {
                             continue;
                         }
-                        // a list of arrays concatenates for make_set of arrays
-                        if set {
+                        // a list of arrays concatenates, for make_set and make_list alike:
+                        // the geo_point_in_polygon and geo_h3cell_rings pages build
+                        // MultiPolygon coordinates and a flat cell list this way
+                        if !nulls {
                             if let Json::Array(items) = j {
                                 for i in items {
-                                    if !out.contains(&i) {
+                                    if !set || !out.contains(&i) {
                                         out.push(i);
                                     }
                                 }
@@ -1071,8 +1073,14 @@ const NAMES: &[&str] = &[
     "zip",
 ];
 
-pub fn names() -> &'static [&'static str] {
+pub fn names() -> Vec<&'static str> {
     NAMES
+        .iter()
+        .chain(crate::seriesfns::NAMES)
+        .chain(crate::morefns::NAMES)
+        .chain(crate::geo::NAMES)
+        .copied()
+        .collect()
 }
 
 fn json_arr(a: Value) -> Option<Vec<Json>> {
@@ -2926,7 +2934,13 @@ pub fn scalar(name: &str, xs: Vec<DfExpr>, ts: &[KType], now_ns: i64) -> Result<
                 dyn_v(Json::Array(out))
             }),
         ),
-        _ => return Err(UNKNOWN.into()),
+        _ => match crate::seriesfns::lookup(name)
+            .or_else(|| crate::morefns::lookup(name))
+            .or_else(|| crate::geo::lookup(name))
+        {
+            Some(found) => found,
+            None => return Err(UNKNOWN.into()),
+        },
     };
     Ok(call(name, ret, f, xs))
 }

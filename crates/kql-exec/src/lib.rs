@@ -14,8 +14,11 @@
 //! ```
 
 mod funcs;
+mod geo;
+mod morefns;
 mod planner;
 mod schemas;
+mod seriesfns;
 mod strings;
 mod tables;
 mod udf;

@@ -26,8 +26,10 @@ use std::sync::Arc;
 
 mod external;
 mod ipv4;
+mod parsekv;
 mod scan;
 mod series;
+mod window;
 
 type Res<T> = Result<T, KqlError>;
 
@@ -869,6 +871,26 @@ impl<'a> Planner<'a> {
     // ---------------------------------------------------------------- operators
 
     fn operator(&mut self, plan: LogicalPlan, op: &ast::Operator) -> Res<LogicalPlan> {
+        let windowed = match &op.kind {
+            OpKind::Extend(c) | OpKind::Project(c) | OpKind::Serialize(c) => {
+                c.iter().any(|c| window::has_window_call(&c.expr))
+            }
+            OpKind::Where(e) => window::has_window_call(e),
+            _ => false,
+        };
+        if windowed {
+            let mut op2 = op.clone();
+            let plan = match &mut op2.kind {
+                OpKind::Extend(c) | OpKind::Project(c) | OpKind::Serialize(c) => {
+                    let mut es: Vec<&mut ast::Expr> = c.iter_mut().map(|c| &mut c.expr).collect();
+                    self.window_pass(plan, &mut es)?
+                }
+                OpKind::Where(e) => self.window_pass(plan, &mut [e])?,
+                _ => plan,
+            };
+            let out = self.operator(plan, &op2)?;
+            return self.drop_window_columns(out);
+        }
         match &op.kind {
             OpKind::Where(e) => {
                 let x = self.scalar(e, plan.schema())?;
@@ -1074,6 +1096,11 @@ impl<'a> Planner<'a> {
                 expr,
                 pattern,
             } => self.parse_op(plan, *where_, options, expr, pattern, op.span),
+            OpKind::ParseKv {
+                expr,
+                columns,
+                with,
+            } => self.parse_kv(plan, expr, columns, with, op.span),
             OpKind::Getschema => {
                 let fields: Vec<(String, KType)> = plan
                     .schema()
@@ -1398,17 +1425,23 @@ impl<'a> Planner<'a> {
             let out = format!("{prefix}{k}");
             let t = t.unwrap_or(KType::Dynamic);
             let x = convert_expr(funcs::member(bag.clone(), Value::Str(k.clone())), t);
+            // A slot named like a source column takes the source column's place among the
+            // unpacked columns (the bag_unpack page shows `Age, Name` for both conflict modes);
+            // `keep_source` keeps the source column's values, `replace_source` the slot's.
             match exprs.iter().position(|(n, _)| n == &out) {
-                Some(i) => match conflict.as_str() {
-                    "replace_source" => exprs[i].1 = x,
-                    "keep_source" => {}
-                    _ => {
-                        return Err(err(
-                            span,
-                            format!("bag_unpack: column `{out}` already exists"),
-                        ))
+                Some(i) => {
+                    let (_, source) = exprs.remove(i);
+                    match conflict.as_str() {
+                        "replace_source" => exprs.push((out, x)),
+                        "keep_source" => exprs.push((out, source)),
+                        _ => {
+                            return Err(err(
+                                span,
+                                format!("bag_unpack: column `{out}` already exists"),
+                            ))
+                        }
                     }
-                },
+                }
                 None => exprs.push((out, x)),
             }
         }
@@ -2000,14 +2033,7 @@ impl<'a> Planner<'a> {
                     | OpKind::MvExpand { .. }
             );
             if !row_wise {
-                return Err(err(
-                    op.span,
-                    format!(
-                        "mv-apply: `{}` in the subquery is not supported (only row-by-row \
-                         operators such as where, extend and project)",
-                        op_name(&op.kind)
-                    ),
-                ));
+                return self.mv_apply_each_row(plan, options, items, limit, body);
             }
         }
         let before = names(&plan);
@@ -2081,6 +2107,76 @@ impl<'a> Planner<'a> {
         self.builder(LogicalPlanBuilder::from(sub).project(out))
     }
 
+    /// `mv-apply` whose subquery aggregates, sorts or limits (`summarize`, `top`, `take`,
+    /// …): the input is materialized and the subquery runs once per input row over that
+    /// row's expansion (all of the row's columns, as the mv-apply page's examples read
+    /// them), as Kusto defines it. Each result row is the row's columns the subquery does not
+    /// return, followed by the subquery's columns. One plan and execution per row: slower
+    /// than the row-by-row path, so only used when needed.
+    fn mv_apply_each_row(
+        &mut self,
+        plan: LogicalPlan,
+        options: &[ast::NamedValue],
+        items: &[ast::MvItem],
+        limit: Option<&ast::Expr>,
+        body: &ast::SubPipeline,
+    ) -> Res<LogicalPlan> {
+        let input = self.execute(plan)?;
+        let before: Vec<String> = input.columns.iter().map(|(n, _)| n.clone()).collect();
+        let outer: Vec<usize> = (0..before.len()).collect();
+        let mut columns: Option<Vec<(String, KType)>> = None;
+        let mut kept: Vec<usize> = Vec::new();
+        let mut sub_width = 0;
+        let mut rows = Vec::new();
+        let run = |this: &mut Self, rows_in: Vec<Vec<Json>>| -> Res<crate::ResultTable> {
+            let one = crate::ResultTable {
+                name: String::new(),
+                columns: input.columns.clone(),
+                rows: rows_in,
+            };
+            let p = this.table_plan("__mv_apply_row", one)?;
+            let mut sub = this.mv_expand(p, options, items, limit)?;
+            for op in &body.ops {
+                sub = this.operator(sub, op)?;
+            }
+            this.execute(sub)
+        };
+        let mut results = Vec::new();
+        if input.rows.is_empty() {
+            results.push((None, run(self, Vec::new())?));
+        }
+        for row in &input.rows {
+            results.push((Some(row), run(self, vec![row.clone()])?));
+        }
+        for (row, sub) in results {
+            if columns.is_none() {
+                let sub_names: Vec<&String> = sub.columns.iter().map(|(n, _)| n).collect();
+                kept = outer
+                    .iter()
+                    .copied()
+                    .filter(|i| !sub_names.contains(&&before[*i]))
+                    .collect();
+                let mut cs: Vec<(String, KType)> =
+                    kept.iter().map(|i| input.columns[*i].clone()).collect();
+                sub_width = sub.columns.len();
+                cs.extend(sub.columns.iter().cloned());
+                columns = Some(cs);
+            }
+            let Some(row) = row else { continue };
+            for r in sub.rows {
+                let mut out: Vec<Json> = kept.iter().map(|i| row[*i].clone()).collect();
+                out.extend(r.into_iter().take(sub_width));
+                rows.push(out);
+            }
+        }
+        let t = crate::ResultTable {
+            name: String::new(),
+            columns: columns.unwrap_or_default(),
+            rows,
+        };
+        self.table_plan("__mv_apply", t)
+    }
+
     fn mv_expand(
         &mut self,
         plan: LogicalPlan,
@@ -2095,7 +2191,10 @@ impl<'a> Planner<'a> {
         let index_col = option_word(options, "with_itemindex");
         // bagexpansion=array expands a property bag into [key, value] arrays; the default
         // (bag) into single-entry bags
-        let bag_as_array = option_word(options, "bagexpansion").as_deref() == Some("array");
+        let bag_as_array = option_word(options, "bagexpansion")
+            .or_else(|| option_word(options, "kind"))
+            .as_deref()
+            == Some("array");
         let have = names(&plan);
         let mut exprs: Vec<DfExpr> = Vec::new();
         let mut targets: Vec<(String, Option<KType>)> = Vec::new();
