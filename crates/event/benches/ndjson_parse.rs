@@ -4,13 +4,26 @@
 //! the bundled rules) and a large one (the ~300 fields the Elastic rules'
 //! queries name most, plus every field the input's events carry).
 //!
+//! Against those, the two ways of reading only some fields of each line:
+//! [`FlatDoc::parse`] (what `harrier hunt` does with plain NDJSON lines)
+//! with the same two field sets, and sonic-rs's lazy field lookup
+//! (`sonic_rs::get_many`, one call a line for all the paths), the baseline
+//! the project's issue #3 names.
+//!
 //! Input: the NDJSON file named by `HARRIER_BENCH_NDJSON` (its first
 //! `HARRIER_BENCH_LINES` lines, default 20,000), e.g. events made by an ECS
 //! event generator; when unset, a few thousand ECS-shaped lines generated
 //! here. Figures are per line (criterion's throughput is lines).
+//!
+//! With `HARRIER_BENCH_CPU` set (Linux), criterion measures the CPU time of
+//! the benchmark's thread instead of wall time: on a shared, busy machine
+//! wall times stretch with the time the thread waits for a core, CPU time
+//! much less.
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use criterion::measurement::Measurement;
+use criterion::{black_box, Criterion, Throughput};
 use harrier_event::projection::{parse_projected, FieldTree, Projection};
+use harrier_event::{FieldIndex, FieldPath, FlatDoc, SlotValues};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -35,6 +48,26 @@ const PACK_FIELDS: &[&str] = &[
     "source.ip",
     "source.port",
     "destination.port",
+];
+
+/// The top-level keys the hunt reader captures whole to recognise a line's
+/// shape (a copy of `SHAPE_KEYS` in crates/sources/src/json.rs).
+const SHAPE_KEYS: &[&str] = &[
+    "records",
+    "Results",
+    "results",
+    "Schema",
+    "schema",
+    "tables",
+    "hits",
+    "_source",
+    "Event",
+    "properties",
+    "TimeGenerated",
+    "data_stream",
+    "data_stream.type",
+    "data_stream.dataset",
+    "data_stream.namespace",
 ];
 
 fn generated(n: usize) -> Vec<String> {
@@ -105,7 +138,7 @@ fn leaf_paths(v: &Value, prefix: &str, out: &mut BTreeSet<String>) {
     }
 }
 
-fn bench(c: &mut Criterion) {
+fn bench<M: Measurement>(c: &mut Criterion<M>) {
     let lines = input();
     let small: BTreeSet<String> = PACK_FIELDS.iter().map(|s| s.to_string()).collect();
     let mut large: BTreeSet<String> = RULE_FIELDS
@@ -130,6 +163,30 @@ fn bench(c: &mut Criterion) {
         paths.iter().for_each(|p| t.insert(p));
         Projection::new(t)
     };
+    // the same two field sets as FlatDoc indexes and sonic-rs pointer trees
+    let field_index = |paths: &BTreeSet<String>| {
+        let paths: Vec<FieldPath> = paths.iter().map(|p| FieldPath::new(p)).collect();
+        FieldIndex::new(&paths)
+    };
+    let (small_index, large_index) = (field_index(&small), field_index(&large));
+    // sonic-rs fails a whole `get_many` call when a path steps into a
+    // scalar (`process.name.caseless` where `process.name` is a string), so
+    // its trees leave out the paths that extend another path of the set
+    // (FlatDoc keeps them all: they simply find nothing)
+    let pointer_tree = |paths: &BTreeSet<String>| {
+        let mut t = sonic_rs::PointerTree::new();
+        paths
+            .iter()
+            .filter(|p| {
+                !paths.iter().any(|q| {
+                    p.strip_prefix(q.as_str())
+                        .is_some_and(|r| r.starts_with('.'))
+                })
+            })
+            .for_each(|p| t.add_path(p.split('.').collect::<Vec<_>>()));
+        t
+    };
+    let (small_tree, large_tree) = (pointer_tree(&small), pointer_tree(&large));
     let (small, large) = (projection(&small), projection(&large));
     for (name, p) in [("small", &small), ("large", &large)] {
         let ok = lines
@@ -146,6 +203,37 @@ fn bench(c: &mut Criterion) {
             lines.len(),
             kept / lines.len().max(1)
         );
+    }
+    for (name, index, tree) in [
+        ("small", &small_index, &small_tree),
+        ("large", &large_index, &large_tree),
+    ] {
+        let flat: Vec<usize> = lines
+            .iter()
+            .filter_map(|l| FlatDoc::parse(l.as_bytes(), index, &[]).ok())
+            .map(|d| slot_values(&d))
+            .collect();
+        let lazy: Vec<usize> = lines
+            .iter()
+            .filter_map(|l| sonic_rs::get_many(l.as_str(), tree).ok())
+            .map(|v| v.iter().flatten().count())
+            .collect();
+        eprintln!(
+            "{name}: FlatDoc reads {} of {} lines, {:.1} values a line; \
+             sonic_rs::get_many reads {} lines, finds {:.1} of {} paths a line",
+            flat.len(),
+            lines.len(),
+            flat.iter().sum::<usize>() as f64 / flat.len().max(1) as f64,
+            lazy.len(),
+            lazy.iter().sum::<usize>() as f64 / lazy.len().max(1) as f64,
+            tree.size(),
+        );
+        if let Some(e) = lines
+            .iter()
+            .find_map(|l| sonic_rs::get_many(l.as_str(), tree).err())
+        {
+            eprintln!("{name}: sonic_rs::get_many fails on some lines: {e}");
+        }
     }
 
     let mut g = c.benchmark_group("ndjson_parse");
@@ -187,8 +275,141 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // FlatDoc: one scan of the line keeping the scalars under the indexed
+    // fields (each string value allocated, as `serde_json::Value`s), then
+    // every kept value visited, as the rules' matching would. No top-level
+    // keys are captured, except in the "+capture" case: there, as the hunt
+    // reader does, the keys that tell a document's shape are kept whole
+    // (an ECS event's `data_stream` object, as a `serde_json::Map`).
+    // `bench/sources.sh` (ndjson-flat) measures the whole reader.
+    for (name, index, capture) in [
+        ("flatdoc/small", &small_index, &[][..]),
+        ("flatdoc/small+capture", &small_index, SHAPE_KEYS),
+        ("flatdoc/large", &large_index, &[][..]),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                lines
+                    .iter()
+                    .map(|l| {
+                        FlatDoc::parse(black_box(l.as_bytes()), index, capture)
+                            .map_or(0, |d| slot_values(&d))
+                    })
+                    .sum::<usize>()
+            })
+        });
+    }
+    // sonic-rs lazy field lookup: one `get_many` call a line walks the text
+    // once with a tree of all the paths, validating what it skips, and gives
+    // each found path's raw JSON text (not decoded: a string stays escaped,
+    // an array stays one value). It stops scanning once every path is found.
+    // The paths are nested keys only: ECS documents may also spell a field
+    // as a dotted key ("event.category": ...), which FlatDoc finds and this
+    // does not; for this baseline, nested paths are enough (the generated
+    // events use nested objects only).
+    for (name, tree) in [
+        ("sonic_rs::get_many/small", &small_tree),
+        ("sonic_rs::get_many/large", &large_tree),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                lines
+                    .iter()
+                    .map(|l| {
+                        sonic_rs::get_many(black_box(l.as_str()), tree)
+                            .map_or(0, |v| v.iter().flatten().count())
+                    })
+                    .sum::<usize>()
+            })
+        });
+    }
+    // The same lookup, then each found value decoded into a
+    // `serde_json::Value` (strings unescaped and allocated, arrays built):
+    // what FlatDoc hands on, for a like-for-like comparison.
+    g.bench_function("sonic_rs::get_many+decode/small", |b| {
+        b.iter(|| {
+            lines
+                .iter()
+                .map(|l| {
+                    sonic_rs::get_many(black_box(l.as_str()), &small_tree).map_or(0, |v| {
+                        v.iter()
+                            .flatten()
+                            .filter(|lv| serde_json::from_str::<Value>(lv.as_raw_str()).is_ok())
+                            .count()
+                    })
+                })
+                .sum::<usize>()
+        })
+    });
     g.finish();
 }
 
-criterion_group!(benches, bench);
-criterion_main!(benches);
+/// Visits every value a [`FlatDoc`] kept; their number.
+fn slot_values(doc: &FlatDoc<'_>) -> usize {
+    let mut n = 0;
+    doc.each_slot_value(&mut |_, v| {
+        black_box(v);
+        n += 1;
+    });
+    n
+}
+
+/// CPU time of the calling thread (the benchmark runs on one thread).
+#[cfg(target_os = "linux")]
+struct ThreadCpu;
+
+#[cfg(target_os = "linux")]
+impl ThreadCpu {
+    fn now() -> Duration {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid timespec for the call to write.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+        Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Measurement for ThreadCpu {
+    type Intermediate = Duration;
+    type Value = Duration;
+
+    fn start(&self) -> Duration {
+        ThreadCpu::now()
+    }
+    fn end(&self, start: Duration) -> Duration {
+        ThreadCpu::now().saturating_sub(start)
+    }
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+    fn to_f64(&self, d: &Duration) -> f64 {
+        d.as_nanos() as f64
+    }
+    fn formatter(&self) -> &dyn criterion::measurement::ValueFormatter {
+        // durations are shown as wall times are
+        static WALL: criterion::measurement::WallTime = criterion::measurement::WallTime;
+        WALL.formatter()
+    }
+}
+
+fn main() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("HARRIER_BENCH_CPU").is_some() {
+        let mut c = Criterion::default()
+            .with_measurement(ThreadCpu)
+            .configure_from_args();
+        bench(&mut c);
+        c.final_summary();
+        return;
+    }
+    let mut c = Criterion::default().configure_from_args();
+    bench(&mut c);
+    c.final_summary();
+}
