@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Throughput of harrier-sources: EVTX → ECS against the evtx crate's own JSON
 # rendering, and ECS NDJSON reading against plain serde_json parsing, on one
-# core (taskset -c 0) and on all cores.
+# core (taskset -c 0) and on all cores. NDJSON is also read the way hunt
+# reads it (ndjson-flat: only the bundled rules' fields, into slots), against
+# sonic-rs lazy lookup of the same fields (ndjson-sonic).
 #
 #   bench/sources.sh [EVTX_REPEAT] [NDJSON_EVENTS]
 #
@@ -58,4 +60,11 @@ fi
 for cores in 1 all; do
   run ndjson $cores ndjson-serde 3 "$tmp/ecs.ndjson"
   run ndjson $cores ndjson-harrier 3 "$tmp/ecs.ndjson"
+  run ndjson $cores ndjson-flat 3 "$tmp/ecs.ndjson"
+  if [ "$cores" = 1 ]; then
+    # one worker reads without the parallel reader, so without FlatDoc (as
+    # hunt does on one core); two workers on the one core measure FlatDoc
+    THROUGHPUT_THREADS=2 run ndjson-2w $cores ndjson-flat 3 "$tmp/ecs.ndjson"
+  fi
+  run ndjson $cores ndjson-sonic 3 "$tmp/ecs.ndjson"
 done

@@ -6,12 +6,34 @@
 //! throughput evtx-json    REPEAT PATH...   the evtx crate's own JSON rendering only
 //! throughput ndjson-harrier REPEAT FILE    NDJSON through read_paths
 //! throughput ndjson-serde   REPEAT FILE    each line parsed with serde_json::Value
+//! throughput ndjson-flat    REPEAT FILE [FIELDS_FILE]
+//!                           NDJSON through read_paths_flat: plain lines read
+//!                           straight into the fields' slots (FlatDoc), as hunt does
+//! throughput ndjson-sonic   REPEAT FILE [FIELDS_FILE]
+//!                           sonic-rs lazy field lookup (get_many) of the fields
+//!                           on each line, on as many threads as read_paths_flat
 //! ```
-//! EVTX decoding uses every core it is allowed (run under `taskset -c 0` for one).
+//! The fields of ndjson-flat and ndjson-sonic are those the bundled rules
+//! read (the bench `ndjson_parse`'s PACK_FIELDS), or one path a line from
+//! FIELDS_FILE. ndjson-sonic looks nested keys up only (a dotted key such as
+//! `"event.category": …` is not found); it is the baseline of issue #3.
+//! With THROUGHPUT_VERBOSE set, both also say on stderr what they found.
+//! THROUGHPUT_THREADS=N sets their worker threads (default: one per core
+//! allowed). The flat route needs the parallel reader, which a single worker
+//! does not use: under `taskset -c 0`, ndjson-flat with the default reads
+//! every line whole; with THROUGHPUT_THREADS=2 it measures FlatDoc on one
+//! core.
+//!
+//! EVTX decoding, ndjson-harrier, ndjson-flat and ndjson-sonic use every core
+//! they are allowed (run under `taskset -c 0` for one); ndjson-serde one.
 //! The allocator is the `harrier` binary's (mimalloc), so that the figures are
 //! what `harrier` pays; both modes use it alike.
-use harrier_sources::{read_paths, ReadOptions};
+use harrier_event::{FieldIndex, FieldPath, SlotValues};
+use harrier_sources::{read_paths, read_paths_flat, FlatLine, FlatRead, ReadOptions};
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Mutex};
 use std::time::Instant;
 
 // As in `crates/cli/src/main.rs`: measure with the allocator the product uses.
@@ -35,6 +57,167 @@ fn evtx_files(path: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// The fields the bundled rules (`rules/`) read: the bench `ndjson_parse`'s
+/// PACK_FIELDS.
+const PACK_FIELDS: &[&str] = &[
+    "@timestamp",
+    "event.category",
+    "event.type",
+    "host.os.type",
+    "process.entity_id",
+    "process.name",
+    "process.args",
+    "process.parent.name",
+    "process.parent.executable",
+    "network.direction",
+    "network.transport",
+    "source.ip",
+    "source.port",
+    "destination.port",
+];
+
+/// The PACK_FIELDS, or the paths of a file of one path a line.
+fn fields(file: Option<&String>) -> Vec<String> {
+    let Some(file) = file else {
+        return PACK_FIELDS.iter().map(|f| f.to_string()).collect();
+    };
+    let text = std::fs::read_to_string(file).unwrap_or_else(|e| {
+        eprintln!("{file}: {e}");
+        std::process::exit(2);
+    });
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// ndjson-flat: lines read by `read_paths_flat`, each plain one scanned for
+/// `fields` only and its values counted; a line the flat route does not take
+/// (none, in an ECS file) is parsed whole and counted as one value. Gives
+/// the events read.
+fn flat(path: &Path, fields: &[String]) -> u64 {
+    let paths: Vec<FieldPath> = fields.iter().map(|f| FieldPath::new(f)).collect();
+    let index = FieldIndex::new(&paths);
+    let flat_lines = AtomicU64::new(0);
+    let count = |line: &FlatLine<'_>| {
+        let mut n = 0u64;
+        line.doc.each_slot_value(&mut |_, _| n += 1);
+        flat_lines.fetch_add(1, Ordering::Relaxed);
+        Some(Some(n))
+    };
+    let fr = FlatRead {
+        fields: &index,
+        map: &count,
+    };
+    let mut values = 0u64;
+    let opts = ReadOptions {
+        threads: threads(),
+        ..ReadOptions::default()
+    };
+    let summary = read_paths_flat(
+        &[path.to_path_buf()],
+        &opts,
+        None,
+        Some(&fr),
+        &|_, _| Some(1),
+        &mut |n| values += n,
+        &mut |_| {},
+    );
+    verbose(format_args!(
+        "ndjson-flat: {} events, {} read straight into {} slots, {values} values",
+        summary.events,
+        flat_lines.into_inner(),
+        index.len()
+    ));
+    summary.events
+}
+
+/// ndjson-sonic: the file read in blocks cut at line ends, as the parallel
+/// NDJSON reader does, and each line's `fields` looked up by one
+/// `sonic_rs::get_many` call on as many threads as that reader uses. Gives
+/// the lines looked up without error.
+fn sonic(path: &Path, fields: &[String]) -> u64 {
+    let mut tree = sonic_rs::PointerTree::new();
+    for f in fields {
+        tree.add_path(f.split('.').collect::<Vec<_>>());
+    }
+    let workers = match threads() {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let Ok(mut file) = std::fs::File::open(path) else {
+        eprintln!("cannot open {}", path.display());
+        std::process::exit(2);
+    };
+    let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(workers * 2);
+    let rx = Mutex::new(rx);
+    let (lines, values) = (AtomicU64::new(0), AtomicU64::new(0));
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            let (rx, tree, lines, values) = (&rx, &tree, &lines, &values);
+            s.spawn(move || loop {
+                let Ok(block) = rx.lock().expect("block queue").recv() else {
+                    return;
+                };
+                let (mut l, mut v) = (0, 0);
+                for line in block.split(|&b| b == b'\n') {
+                    if line.is_empty() {
+                        continue;
+                    }
+                    if let Ok(found) = sonic_rs::get_many(line, tree) {
+                        l += 1;
+                        v += found.iter().flatten().count() as u64;
+                    }
+                }
+                lines.fetch_add(l, Ordering::Relaxed);
+                values.fetch_add(v, Ordering::Relaxed);
+            });
+        }
+        // blocks of about a megabyte, each ending at a line end
+        let mut carry = Vec::new();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = file.read(&mut buf).expect("read the NDJSON file");
+            if n == 0 {
+                break;
+            }
+            carry.extend_from_slice(&buf[..n]);
+            if let Some(end) = memchr::memrchr(b'\n', &carry) {
+                let rest = carry.split_off(end + 1);
+                tx.send(std::mem::replace(&mut carry, rest))
+                    .expect("workers alive");
+            }
+        }
+        if !carry.is_empty() {
+            tx.send(carry).expect("workers alive");
+        }
+        drop(tx);
+    });
+    verbose(format_args!(
+        "ndjson-sonic: {} lines, {} of {} paths found a line on average",
+        lines.load(Ordering::Relaxed),
+        values.load(Ordering::Relaxed) as f64 / lines.load(Ordering::Relaxed).max(1) as f64,
+        tree.size()
+    ));
+    lines.into_inner()
+}
+
+/// THROUGHPUT_THREADS, or 0: one per core.
+fn threads() -> usize {
+    std::env::var("THROUGHPUT_THREADS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A detail on stderr, with THROUGHPUT_VERBOSE set.
+fn verbose(detail: std::fmt::Arguments<'_>) {
+    if std::env::var_os("THROUGHPUT_VERBOSE").is_some() {
+        eprintln!("{detail}");
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(mode), Some(repeat)) = (
@@ -44,7 +227,16 @@ fn main() {
         eprintln!("usage: throughput MODE REPEAT PATH...");
         std::process::exit(2);
     };
-    let paths: Vec<PathBuf> = args[2..].iter().map(PathBuf::from).collect();
+    let mut paths: Vec<PathBuf> = args[2..].iter().map(PathBuf::from).collect();
+    let mut field_list = Vec::new();
+    if mode == "ndjson-flat" || mode == "ndjson-sonic" {
+        if paths.is_empty() || paths.len() > 2 {
+            eprintln!("usage: throughput {mode} REPEAT FILE [FIELDS_FILE]");
+            std::process::exit(2);
+        }
+        field_list = fields(args.get(3));
+        paths.truncate(1);
+    }
     let start = Instant::now();
     let mut records = 0u64;
     for _ in 0..repeat {
@@ -82,6 +274,8 @@ fn main() {
                     }
                 }
             }
+            "ndjson-flat" => records += flat(&paths[0], &field_list),
+            "ndjson-sonic" => records += sonic(&paths[0], &field_list),
             other => {
                 eprintln!("unknown mode {other}");
                 std::process::exit(2);
