@@ -9,18 +9,18 @@
 //! stay in order, so events come out in record order, file after file.
 //!
 //! Each record is mapped by [`crate::evtx_walk`] straight from its template
-//! and substitution values into a [`Doc`], which travels to the sink's thread
-//! and becomes the event's maps there (so the ~150 allocations of a
-//! document are made and freed by one thread); the records the walk leaves
-//! (see there) are rendered to JSON by the crate and mapped by
-//! [`winlog::map_record`], as before. A
-//! record or chunk that fails becomes a [`crate::Skip`]; the file goes on.
-//! Chunk-level failures have no record id: they are reported at
+//! and substitution values into a [`crate::doc::Doc`]; the records the walk
+//! leaves (see there) are rendered to JSON by the crate and mapped by
+//! [`winlog::map_record`], as before. The worker then makes the event and
+//! hands it to the caller's `map` (as the parallel NDJSON reader does), so
+//! whatever the caller does with an event (a hunt evaluates every rule on
+//! it) runs on every core too; only `map`'s results travel to the calling
+//! thread. A record or chunk that fails becomes a [`crate::Skip`]; the file
+//! goes on. Chunk-level failures have no record id: they are reported at
 //! `Locator::Record(0)` with the chunk named in the reason.
 
-use crate::doc::Doc;
 use crate::evtx_walk::{self, Plans};
-use crate::winlog::{self, Header, Mapped};
+use crate::winlog::{self, Header};
 use crate::Sink;
 use evtx::err::EvtxError;
 use evtx::{EvtxChunkData, EvtxParser, EvtxRecord, ParserSettings};
@@ -31,18 +31,23 @@ use std::path::Path;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
-enum Outcome {
-    Event(u64, Mapped),
-    /// A walked record's document, whose maps the receiving thread builds.
-    Doc(u64, Doc, &'static str),
+enum Outcome<T> {
+    /// A record read, and what the caller's `map` made of its event.
+    Read(Option<T>),
     Bad(u64, String),
 }
 
 /// What a chunk (or a file that could not be opened) gives the sink.
-enum Batch {
-    Records(Arc<str>, Vec<Result<Outcome, EvtxError>>),
+enum Batch<T> {
+    Records(Arc<str>, Vec<Result<Outcome<T>, EvtxError>>),
     FailFile(Arc<str>, String),
 }
+
+/// What the workers do with each event.
+pub(crate) type MapEvent<'m, T> = &'m (dyn Fn(Event) -> Option<T> + Sync);
+
+/// What the calling thread does with each result of [`MapEvent`].
+pub(crate) type Emit<'m, T> = &'m mut dyn FnMut(&mut Sink, T);
 
 struct Job {
     seq: u64,
@@ -51,11 +56,11 @@ struct Job {
     settings: Arc<ParserSettings>,
 }
 
-type Done = (u64, std::thread::Result<Batch>);
+type Done<T> = (u64, std::thread::Result<Batch<T>>);
 
-struct Pool {
+struct Pool<T> {
     jobs: Sender<Job>,
-    done: Receiver<Done>,
+    done: Receiver<Done<T>>,
     /// Jobs sent and not yet received back.
     in_flight: usize,
     max_in_flight: usize,
@@ -64,12 +69,13 @@ struct Pool {
 /// Reads EVTX files and buffers in order, on worker threads when there is
 /// more than one core. Call [`Pipeline::drain`] before anything else writes to
 /// the sink.
-pub(crate) struct Pipeline {
-    pool: Option<Pool>,
+pub(crate) struct Pipeline<'m, T> {
+    pool: Option<Pool<T>>,
     next_seq: u64,
     next_out: u64,
-    ready: BTreeMap<u64, Batch>,
-    indexes: Indexes,
+    ready: BTreeMap<u64, Batch<T>>,
+    map: MapEvent<'m, T>,
+    emit: Emit<'m, T>,
 }
 
 /// Worker threads to use: the cores this process may run on.
@@ -77,42 +83,55 @@ fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
 
-/// Runs `f` with a pipeline whose workers live as long as the call.
-pub(crate) fn with_pipeline<R>(f: impl FnOnce(&mut Pipeline) -> R) -> R {
+/// Runs `f` with a pipeline whose workers live as long as the call. Each
+/// event read goes through `map` (on a worker) and what that gives through
+/// `emit` (on this thread, in order).
+pub(crate) fn with_pipeline<T: Send, R>(
+    map: MapEvent<'_, T>,
+    emit: Emit<'_, T>,
+    f: impl FnOnce(&mut Pipeline<'_, T>) -> R,
+) -> R {
     let n = threads();
-    let new = |pool| Pipeline {
-        pool,
-        next_seq: 0,
-        next_out: 0,
-        ready: BTreeMap::new(),
-        indexes: Indexes::default(),
-    };
     if n <= 1 {
-        return f(&mut new(None));
+        return f(&mut Pipeline {
+            pool: None,
+            next_seq: 0,
+            next_out: 0,
+            ready: BTreeMap::new(),
+            map,
+            emit,
+        });
     }
     std::thread::scope(|scope| {
         let (jobs, job_rx) = channel::<Job>();
-        let (done_tx, done) = channel::<Done>();
+        let (done_tx, done) = channel::<Done<T>>();
         let job_rx = Arc::new(Mutex::new(job_rx));
         for _ in 0..n {
             let job_rx = Arc::clone(&job_rx);
             let done_tx = done_tx.clone();
-            scope.spawn(move || worker(&job_rx, &done_tx));
+            scope.spawn(move || worker(&job_rx, &done_tx, map));
         }
         drop(done_tx);
         // Owned here, so that leaving this closure (also by a panic) drops the
         // job sender, which ends the workers; the scope waits for them.
-        let mut pipeline = new(Some(Pool {
-            jobs,
-            done,
-            in_flight: 0,
-            max_in_flight: 4 * n,
-        }));
+        let mut pipeline = Pipeline {
+            pool: Some(Pool {
+                jobs,
+                done,
+                in_flight: 0,
+                max_in_flight: 4 * n,
+            }),
+            next_seq: 0,
+            next_out: 0,
+            ready: BTreeMap::new(),
+            map,
+            emit,
+        };
         f(&mut pipeline)
     })
 }
 
-fn worker(jobs: &Mutex<Receiver<Job>>, done: &Sender<Done>) {
+fn worker<T>(jobs: &Mutex<Receiver<Job>>, done: &Sender<Done<T>>, map: MapEvent<'_, T>) {
     loop {
         let job = {
             let Ok(rx) = jobs.lock() else { return };
@@ -122,14 +141,14 @@ fn worker(jobs: &Mutex<Receiver<Job>>, done: &Sender<Done>) {
             }
         };
         let seq = job.seq;
-        let batch = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(job)));
+        let batch = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(job, map)));
         if done.send((seq, batch)).is_err() {
             return;
         }
     }
 }
 
-impl Pipeline {
+impl<T> Pipeline<'_, T> {
     /// Reads the EVTX file at `path`.
     pub(crate) fn read_path(&mut self, path: &Path, name: Arc<str>, sink: &mut Sink) {
         match EvtxParser::from_path(path) {
@@ -146,7 +165,7 @@ impl Pipeline {
         }
     }
 
-    fn read<T: Read + Seek>(&mut self, parser: EvtxParser<T>, name: Arc<str>, sink: &mut Sink) {
+    fn read<R: Read + Seek>(&mut self, parser: EvtxParser<R>, name: Arc<str>, sink: &mut Sink) {
         let settings = ParserSettings::new()
             .num_threads(1)
             .indent(false)
@@ -162,9 +181,9 @@ impl Pipeline {
             };
             self.next_seq += 1;
             if self.pool.is_none() {
-                let batch = run(job);
+                let batch = run(job, self.map);
                 self.next_out += 1;
-                deliver(batch, sink, &mut self.indexes);
+                deliver(batch, sink, self.emit);
                 continue;
             }
             while self
@@ -185,7 +204,7 @@ impl Pipeline {
     }
 
     /// A batch that is ready now, delivered after those before it.
-    fn put(&mut self, batch: Batch, sink: &mut Sink) {
+    fn put(&mut self, batch: Batch<T>, sink: &mut Sink) {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.ready.insert(seq, batch);
@@ -196,7 +215,7 @@ impl Pipeline {
     fn flush(&mut self, sink: &mut Sink) {
         while let Some(batch) = self.ready.remove(&self.next_out) {
             self.next_out += 1;
-            deliver(batch, sink, &mut self.indexes);
+            deliver(batch, sink, self.emit);
         }
     }
 
@@ -232,51 +251,42 @@ impl Pipeline {
         }
         // Anything left was waiting behind a batch that never came.
         while let Some((_, batch)) = self.ready.pop_first() {
-            deliver(batch, sink, &mut self.indexes);
+            deliver(batch, sink, self.emit);
         }
         self.next_out = self.next_seq;
     }
 }
 
-/// One shared `Arc<str>` per data stream name, rather than one per event.
-#[derive(Default)]
-struct Indexes(Vec<Arc<str>>);
+thread_local! {
+    /// One shared `Arc<str>` per data stream name and thread, rather than one
+    /// per event.
+    static INDEXES: std::cell::RefCell<Vec<Arc<str>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
-impl Indexes {
-    fn get(&mut self, name: &str) -> Arc<str> {
-        if let Some(a) = self.0.iter().find(|a| &***a == name) {
+fn index_name(name: &str) -> Arc<str> {
+    INDEXES.with(|cell| {
+        let mut names = cell.borrow_mut();
+        if let Some(a) = names.iter().find(|a| &***a == name) {
             return Arc::clone(a);
         }
         let a: Arc<str> = Arc::from(name);
-        self.0.push(Arc::clone(&a));
+        names.push(Arc::clone(&a));
         a
-    }
+    })
 }
 
-fn deliver(batch: Batch, sink: &mut Sink, indexes: &mut Indexes) {
+fn deliver<T>(batch: Batch<T>, sink: &mut Sink, emit: &mut dyn FnMut(&mut Sink, T)) {
     match batch {
         Batch::FailFile(name, reason) => sink.fail_file(&name, Locator::Record(0), reason),
         Batch::Records(name, items) => {
             for item in items {
                 match item {
-                    Ok(Outcome::Doc(id, doc, index)) => sink.event(Event {
-                        source: doc.into_map(),
-                        index: indexes.get(index),
-                        id: None,
-                        origin: Origin {
-                            file: name.clone(),
-                            locator: Locator::Record(id),
-                        },
-                    }),
-                    Ok(Outcome::Event(id, m)) => sink.event(Event {
-                        source: m.doc,
-                        index: indexes.get(m.index),
-                        id: None,
-                        origin: Origin {
-                            file: name.clone(),
-                            locator: Locator::Record(id),
-                        },
-                    }),
+                    Ok(Outcome::Read(t)) => {
+                        sink.summary.events += 1;
+                        if let Some(t) = t {
+                            emit(sink, t);
+                        }
+                    }
                     Ok(Outcome::Bad(id, reason)) => sink.skip(&name, Locator::Record(id), reason),
                     Err(e) => {
                         let id = match &e {
@@ -292,7 +302,7 @@ fn deliver(batch: Batch, sink: &mut Sink, indexes: &mut Indexes) {
 }
 
 /// Parses and maps one chunk.
-fn run(job: Job) -> Batch {
+fn run<T>(job: Job, map: MapEvent<'_, T>) -> Batch<T> {
     let Job {
         name,
         chunk,
@@ -318,7 +328,7 @@ fn run(job: Job) -> Batch {
     let mut items = Vec::new();
     for record in chunk.iter() {
         let recovered = record.as_ref().is_ok_and(|r| r.recovered);
-        let out = record.and_then(|r| map(r, &name, &mut plans));
+        let out = record.and_then(|r| read(r, &name, &mut plans, map));
         // Carved hits that fail to render are noise, like ones that fail to build.
         if !recovered || out.is_ok() {
             items.push(out);
@@ -327,22 +337,37 @@ fn run(job: Job) -> Batch {
     Batch::Records(name, items)
 }
 
-fn map(mut record: EvtxRecord<'_>, file: &str, plans: &mut Plans) -> Result<Outcome, EvtxError> {
+/// Reads one record, and hands its event to `map`.
+fn read<T>(
+    mut record: EvtxRecord<'_>,
+    file: &Arc<str>,
+    plans: &mut Plans,
+    map: MapEvent<'_, T>,
+) -> Result<Outcome<T>, EvtxError> {
     let id = record.event_record_id;
     let header = Header {
         record_id: id,
         time: record.timestamp,
     };
+    let event = |source, index: &str| Event {
+        source,
+        index: index_name(index),
+        id: None,
+        origin: Origin {
+            file: file.clone(),
+            locator: Locator::Record(id),
+        },
+    };
     if let Some(fields) = evtx_walk::extract(&mut record, plans) {
         let (doc, index) = winlog::build_doc(fields, file, Some(header));
-        return Ok(Outcome::Doc(id, doc, index));
+        return Ok(Outcome::Read(map(event(doc.into_map(), index))));
     }
     // The JSON path, for the records the walk leaves.
     let rendered = record.into_json_bytes()?;
     Ok(
         match serde_json::from_slice::<serde_json::Value>(&rendered.data) {
             Ok(v) => match winlog::map_record(&v, file, Some(header)) {
-                Some(m) => Outcome::Event(id, m),
+                Some(m) => Outcome::Read(map(event(m.doc, m.index))),
                 None => Outcome::Bad(id, "record has no Event/System element".into()),
             },
             Err(e) => Outcome::Bad(id, format!("rendered record is not valid JSON: {e}")),

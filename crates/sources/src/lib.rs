@@ -255,7 +255,10 @@ fn read_paths_general<T: Send>(
         on_skip,
         summary: &mut summary,
     };
-    evtx_input::with_pipeline(|evtx| {
+    // EVTX events go through `map` on the pipeline's workers
+    let evtx_map = |e: Event| map(e, None);
+    let mut evtx_emit = |_: &mut Sink, t: T| (on_item.borrow_mut())(t);
+    evtx_input::with_pipeline(&evtx_map, &mut evtx_emit, |evtx| {
         for path in paths {
             if path.as_os_str() == "-" {
                 evtx.drain(&mut sink);
@@ -490,7 +493,7 @@ fn detect(prefix: &[u8]) -> Format {
 
 /// Reads one file: EVTX into `evtx` (its events come later, in order), anything
 /// else here and now, after what `evtx` holds.
-fn read_file(path: &Path, sink: &mut Sink, evtx: &mut evtx_input::Pipeline) {
+fn read_file<T>(path: &Path, sink: &mut Sink, evtx: &mut evtx_input::Pipeline<'_, T>) {
     let name = file_name(path);
     let file = match File::open(path) {
         Ok(f) => f,
@@ -565,7 +568,8 @@ fn read_stream_depth(mut reader: Box<dyn Read + '_>, name: Arc<str>, sink: &mut 
                     format!("input ends early ({e}); reading the part before it"),
                 );
             }
-            evtx_input::with_pipeline(|evtx| {
+            let mut emit = |sink: &mut Sink, e: Event| (sink.on_event)(e);
+            evtx_input::with_pipeline(&Some, &mut emit, |evtx| {
                 evtx.read_buffer(buf, name, sink);
                 evtx.drain(sink);
             });
