@@ -14,15 +14,17 @@
 //! repeated keys included: the last one wins, as in a map). A path the index
 //! does not name is answered by parsing the whole text the first time one is
 //! asked, so answers never depend on which fields were named, only their
-//! cost. A caller can also ask for some top-level keys' whole values
-//! ([`FlatDoc::parse`]'s `capture`): a reader uses them to recognise the
-//! document's shape.
+//! cost. A caller can also ask where some top-level keys' values are in the
+//! text ([`FlatDoc::parse`]'s `capture`): a reader uses them to recognise the
+//! document's shape, and since it gets their text rather than built values,
+//! it can tell a shape it has seen before by comparing bytes.
 
 use crate::flat::{leaves, Document, FieldIndex, Node, SlotValues};
 use crate::path::FieldPath;
 use crate::projection::{ProjectionError, Res, Scanner};
 use serde_json::{Map, Value};
 use std::cell::OnceCell;
+use std::ops::Range;
 
 /// A JSON document's values for the fields of a [`FieldIndex`] (see the
 /// module documentation).
@@ -34,7 +36,8 @@ pub struct FlatDoc<'a> {
     /// The values of slot `s` are `entries[starts[s]..starts[s + 1]]`: a
     /// look-up is two loads, not two binary searches.
     starts: Vec<u32>,
-    captured: Map<String, Value>,
+    /// (index in `capture`, the value's text), in document order.
+    captured: Vec<(usize, Range<usize>)>,
     whole: OnceCell<Option<Map<String, Value>>>,
 }
 
@@ -48,14 +51,14 @@ struct Frame {
 struct Out<'c> {
     entries: Vec<(u16, Value)>,
     frames: Vec<Frame>,
-    captured: Map<String, Value>,
+    captured: Vec<(usize, Range<usize>)>,
     capture: &'c [&'c str],
 }
 
 impl<'a> FlatDoc<'a> {
     /// Scans a JSON object (one NDJSON line without its line end) for the
-    /// fields of `index`; the whole values of the top-level keys named in
-    /// `capture` are kept too ([`FlatDoc::captured`]). Errors exactly when
+    /// fields of `index`; where the values of the top-level keys named in
+    /// `capture` are is kept too ([`FlatDoc::captured`]). Errors exactly when
     /// `serde_json::from_slice::<Value>` would, or when the text is not an
     /// object.
     pub fn parse(
@@ -77,7 +80,7 @@ impl<'a> FlatDoc<'a> {
         let mut out = Out {
             entries: Vec::with_capacity(64),
             frames: Vec::new(),
-            captured: Map::new(),
+            captured: Vec::new(),
             capture,
         };
         scan.flat_object(&index.root, 0, &mut out, true)?;
@@ -104,10 +107,16 @@ impl<'a> FlatDoc<'a> {
         })
     }
 
-    /// The captured top-level keys present in the document, with their whole
-    /// values (a repeated key: its last value).
-    pub fn captured(&self) -> &Map<String, Value> {
-        &self.captured
+    /// The captured top-level keys present in the document, in document
+    /// order, each as its place in `parse`'s `capture` and the JSON text of
+    /// its value (a repeated key comes as often as it is written; as in a
+    /// map, the last one is the key's value).
+    pub fn captured(&self) -> impl Iterator<Item = (usize, &'a str)> + '_ {
+        let text = self.text;
+        self.captured.iter().map(move |(i, r)| {
+            // the ranges are a validated string's, at value boundaries
+            (*i, std::str::from_utf8(&text[r.clone()]).unwrap_or(""))
+        })
     }
 
     /// The text the document was read from.
@@ -162,20 +171,20 @@ impl Scanner<'_> {
                 self.ws();
                 let key = self.text(k)?;
                 let next = node.step(&key);
-                if top && out.capture.contains(&key.as_ref()) {
-                    let v = self.build(depth + 1)?;
-                    if let Some(n) = next {
-                        let start = begin_key(out, base, n);
-                        record(n, &v, &mut out.entries);
-                        end_key(out, n, start);
-                    }
-                    out.captured.insert(key.into_owned(), v);
-                } else if let Some(n) = next {
+                let captured = match top {
+                    true => out.capture.iter().position(|c| *c == key.as_ref()),
+                    false => None,
+                };
+                let from = self.i;
+                if let Some(n) = next {
                     let start = begin_key(out, base, n);
                     self.flat_value(n, depth + 1, out)?;
                     end_key(out, n, start);
                 } else {
                     self.skip(depth + 1)?;
+                }
+                if let Some(c) = captured {
+                    out.captured.push((c, from..self.i));
                 }
                 if !self.next_entry(b'}')? {
                     break;
@@ -240,30 +249,6 @@ fn end_key(out: &mut Out, node: &Node, start: usize) {
     });
 }
 
-/// The scalars of a built value under `node`, as [`FlatDoc`] keeps them.
-fn record(node: &Node, value: &Value, out: &mut Vec<(u16, Value)>) {
-    match value {
-        Value::Object(o) => {
-            // a map has no repeated keys left
-            for (k, v) in o {
-                if let Some(n) = node.step(k) {
-                    record(n, v, out);
-                }
-            }
-        }
-        Value::Array(items) => {
-            for item in items {
-                record(node, item, out);
-            }
-        }
-        _ => {
-            if let Some(slot) = node.slot {
-                out.push((slot, value.clone()));
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,8 +288,10 @@ mod tests {
                         text
                     );
                 }
-                for key in ["a", "c"] {
-                    prop_assert_eq!(flat.captured().get(key), full.get(key), "{}", text);
+                for (i, key) in ["a", "c"].into_iter().enumerate() {
+                    let last = flat.captured().filter(|&(c, _)| c == i).last();
+                    let last = last.and_then(|(_, raw)| serde_json::from_str::<Value>(raw).ok());
+                    prop_assert_eq!(last.as_ref(), full.get(key), "{}", text);
                 }
             }
             (Ok(Value::Object(_)), Err(e)) => prop_assert!(false, "rejects {}: {}", text, e),

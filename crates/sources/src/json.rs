@@ -21,7 +21,7 @@
 //! i-th (0-based) of several concatenated pretty-printed documents.
 
 use crate::{winlog, Sink};
-use harrier_event::{Event, Locator, Origin};
+use harrier_event::{Event, FlatDoc, Locator, Origin};
 use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use std::fmt;
@@ -381,15 +381,55 @@ pub(crate) const SHAPE_KEYS: &[&str] = &[
 ];
 
 /// The index of a document [`emit`] turns into exactly one plain event (the
-/// document itself), judged from its [`SHAPE_KEYS`]; `None` for every other
-/// shape (batches, search hits and responses, API results, evtx-crate
-/// renderings, Event Hub records, Sentinel rows).
-pub(crate) fn plain_index(top: &Map<String, Value>) -> Option<Arc<str>> {
-    let other = SHAPE_KEYS
+/// document itself), judged from the JSON text of its [`SHAPE_KEYS`] that
+/// are present (as [`FlatDoc::captured`] gives them: place in `SHAPE_KEYS`
+/// and text, in document order); `None` for every other shape (batches,
+/// search hits and responses, API results, evtx-crate renderings, Event Hub
+/// records, Sentinel rows). The indexes of the last texts seen are kept
+/// in `cache`, so that events from a few data streams build nothing.
+pub(crate) fn plain_index(doc: &FlatDoc<'_>, cache: &mut PlainIndexes) -> Option<Arc<str>> {
+    let first_data_stream = SHAPE_KEYS
         .iter()
-        .take_while(|k| !k.starts_with("data_stream"))
-        .any(|k| top.contains_key(*k));
-    (!other).then(|| data_stream_index(top))
+        .position(|k| k.starts_with("data_stream"))
+        .unwrap_or(SHAPE_KEYS.len());
+    cache.scratch.clear();
+    for (i, text) in doc.captured() {
+        if i < first_data_stream {
+            return None;
+        }
+        // a key's place and its text, separated by a byte JSON cannot hold
+        cache.scratch.push(i as u8);
+        cache.scratch.extend_from_slice(text.as_bytes());
+        cache.scratch.push(0xff);
+    }
+    if let Some((_, index)) = cache.seen.iter().find(|(k, _)| *k == cache.scratch) {
+        return Some(Arc::clone(index));
+    }
+    let mut top = Map::new();
+    for (i, text) in doc.captured() {
+        if let Ok(v) = serde_json::from_str::<Value>(text) {
+            top.insert(SHAPE_KEYS[i].to_string(), v);
+        }
+    }
+    let index = data_stream_index(&top);
+    if cache.seen.len() == PlainIndexes::MAX {
+        cache.seen.remove(0);
+    }
+    cache.seen.push((cache.scratch.clone(), Arc::clone(&index)));
+    Some(index)
+}
+
+/// What [`plain_index`] remembers between the lines of one reader: the
+/// indexes of the last few shapes seen (events of a few data streams come
+/// interleaved).
+#[derive(Default)]
+pub(crate) struct PlainIndexes {
+    scratch: Vec<u8>,
+    seen: Vec<(Vec<u8>, Arc<str>)>,
+}
+
+impl PlainIndexes {
+    const MAX: usize = 16;
 }
 
 /// The `Type` column of a Sentinel or Log Analytics row (`DeviceNetworkEvents`, ...).
@@ -413,5 +453,54 @@ fn data_stream_index(doc: &Map<String, Value>) -> Arc<str> {
     match (get("type"), get("dataset"), get("namespace")) {
         (Some(t), Some(d), Some(n)) => Arc::from(format!("{t}-{d}-{n}").as_str()),
         _ => Arc::from(""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use harrier_event::{FieldIndex, FieldPath};
+
+    /// The index a line's shape keys give, through one cache shared by the
+    /// lines, as a reader uses it.
+    fn indexes(lines: &[&str]) -> Vec<Option<String>> {
+        let fields = FieldIndex::new(&[FieldPath::new("data_stream.dataset")]);
+        let mut cache = PlainIndexes::default();
+        lines
+            .iter()
+            .map(|l| {
+                let doc = FlatDoc::parse(l.as_bytes(), &fields, SHAPE_KEYS).expect("valid");
+                plain_index(&doc, &mut cache).map(|i| i.to_string())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn plain_index_follows_each_line_through_the_cache() {
+        let got = indexes(&[
+            r#"{"data_stream":{"type":"logs","dataset":"a","namespace":"n"},"x":1}"#,
+            r#"{"data_stream":{"type":"logs","dataset":"a","namespace":"n"},"x":2}"#,
+            r#"{"data_stream":{"type":"logs","dataset":"b","namespace":"n"}}"#,
+            r#"{"data_stream.type":"logs","data_stream.dataset":"c","data_stream.namespace":"d"}"#,
+            r#"{"data_stream":{"type":"logs","dataset":"a","namespace":"n"}}"#,
+            r#"{"x":1}"#,
+            // a repeated key: the last one counts, as in a map
+            r#"{"data_stream":{"type":"logs","dataset":"a","namespace":"n"},"data_stream":{"type":"logs","dataset":"z","namespace":"n"}}"#,
+            r#"{"_source":{"data_stream":{"type":"logs","dataset":"a","namespace":"n"}}}"#,
+            r#"{"data_stream":{"type":"logs","dataset":"a","namespace":"n"},"records":[]}"#,
+        ]);
+        let want = [
+            Some("logs-a-n"),
+            Some("logs-a-n"),
+            Some("logs-b-n"),
+            Some("logs-c-d"),
+            Some("logs-a-n"),
+            Some(""),
+            Some("logs-z-n"),
+            None,
+            None,
+        ];
+        let want: Vec<Option<String>> = want.iter().map(|w| w.map(str::to_string)).collect();
+        assert_eq!(got, want);
     }
 }

@@ -285,11 +285,17 @@ enum Flat<T> {
 }
 
 /// Reads a line straight into slots and gives it to the caller's flat map.
-fn read_flat<T>(fr: &FlatRead<'_, T>, name: &Arc<str>, line: u64, at: LineAt<'_>) -> Flat<T> {
+fn read_flat<T>(
+    fr: &FlatRead<'_, T>,
+    name: &Arc<str>,
+    line: u64,
+    at: LineAt<'_>,
+    indexes: &mut json::PlainIndexes,
+) -> Flat<T> {
     let Ok(doc) = FlatDoc::parse(json::trim_eol(at.text), fr.fields, json::SHAPE_KEYS) else {
         return Flat::NotPlain;
     };
-    let Some(index) = json::plain_index(doc.captured()) else {
+    let Some(index) = json::plain_index(&doc, indexes) else {
         return Flat::NotPlain;
     };
     let line = FlatLine {
@@ -327,6 +333,7 @@ fn work<T>(
     let bytes = &job.bytes;
     let mut misses = 0u32;
     let mut flat_misses = 0u32;
+    let mut indexes = json::PlainIndexes::default();
     // only an addressable line can be read straight into slots: its event
     // is found again by the line's place when an alert needs all of it
     let flat = flat.filter(|_| addressable);
@@ -349,7 +356,7 @@ fn work<T>(
                 offset: job.offset + line_start as u64,
                 text: line,
             };
-            match read_flat(fr, name, this, at) {
+            match read_flat(fr, name, this, at, &mut indexes) {
                 Flat::Read(item) => {
                     flat_misses = 0;
                     summary.events += 1;
