@@ -40,7 +40,7 @@ use harrier_eql::{Analyzer, Settings, Span};
 use harrier_event::{Document, Event, FieldIndex, FieldPath, FlatView, Map, SlotValues, Value};
 use harrier_rules::exceptions::ExceptionLists;
 use harrier_rules::{Rule, RuleSetSummary, Severity};
-use harrier_sources::{FlatLine, LineAt};
+use harrier_sources::{FlatLine, FlatRecord, LineAt};
 use index_pattern::IndexFilter;
 use std::collections::HashMap;
 
@@ -643,6 +643,19 @@ impl Engine {
         let (mut out, needed) = self.hits_of(line.doc, &line.index, None)?;
         if needed {
             out.store_line(line);
+        }
+        Some(out)
+    }
+
+    /// [`Engine::hits_at`] for an EVTX record mapped without building its
+    /// map ([`FlatRecord`], from [`harrier_sources::read_paths_flat`] with
+    /// [`Engine::fields`]). A kept event is the record's event, built only
+    /// then. `None` when a rule that can use the event has exceptions (see
+    /// [`Engine::hits_flat`]).
+    pub fn hits_record(&self, record: &FlatRecord<'_>) -> Option<collect::Hits> {
+        let (mut out, needed) = self.hits_of(record.doc, &record.index, None)?;
+        if needed {
+            out.store(&record.event(), None);
         }
         Some(out)
     }

@@ -4,7 +4,8 @@
 //! whole gives, whatever the lines' shapes: nested and dotted data streams,
 //! search hits, batches, repeated keys, invalid lines, and rules with
 //! exceptions (which read whole documents, so their candidates are read
-//! whole).
+//! whole). EVTX records mapped in place (`Engine::hits_record`) likewise
+//! give what their events give, under every Elastic rule.
 
 mod common;
 
@@ -12,7 +13,9 @@ use common::rule;
 use harrier_engine::collect::Collector;
 use harrier_engine::{Engine, EngineOptions, RunOutput};
 use harrier_rules::exceptions::{parse_exception_ndjson, ExceptionLists};
-use harrier_sources::{read_paths_flat, read_paths_with, FlatLine, FlatRead, LineAt, ReadOptions};
+use harrier_sources::{
+    read_paths_flat, read_paths_with, FlatLine, FlatRead, FlatRecord, LineAt, ReadOptions,
+};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -150,10 +153,13 @@ fn summary(out: &RunOutput, skips: &[String]) -> Vec<String> {
     lines
 }
 
-/// Reads `path` on two workers and collects: with `flat`, plain lines are
-/// read into slots. Returns the output, the skips, the events read and how
-/// many lines were read into slots.
-fn hunt(engine: &Engine, path: &Path, flat: bool) -> (RunOutput, Vec<String>, u64, usize) {
+/// What [`hunt`] gives: the output, the skips, the events read, and how many
+/// lines and EVTX records were read into slots.
+type Hunted = (RunOutput, Vec<String>, u64, usize, usize);
+
+/// Reads `path` on two workers and collects: with `flat`, plain lines and
+/// walked EVTX records are read into slots.
+fn hunt(engine: &Engine, path: &Path, flat: bool) -> Hunted {
     let opts = ReadOptions {
         threads: 2,
         ..ReadOptions::default()
@@ -167,9 +173,16 @@ fn hunt(engine: &Engine, path: &Path, flat: bool) -> (RunOutput, Vec<String>, u6
         flat_lines.fetch_add(1, Ordering::Relaxed);
         Some(Some(hits))
     };
+    let flat_records = AtomicUsize::new(0);
+    let keep_record = |record: &FlatRecord<'_>| {
+        let hits = engine.hits_record(record)?;
+        flat_records.fetch_add(1, Ordering::Relaxed);
+        Some(Some(hits))
+    };
     let fr = FlatRead {
         fields: engine.fields(),
         map: &keep_flat,
+        record: Some(&keep_record),
     };
     let keep = |e, at: Option<LineAt<'_>>| Some(engine.hits_at(&e, at));
     let summary = if flat {
@@ -194,7 +207,13 @@ fn hunt(engine: &Engine, path: &Path, flat: bool) -> (RunOutput, Vec<String>, u6
         )
     };
     let out = collector.finish(&|_| {});
-    (out, skips, summary.events, flat_lines.into_inner())
+    (
+        out,
+        skips,
+        summary.events,
+        flat_lines.into_inner(),
+        flat_records.into_inner(),
+    )
 }
 
 #[test]
@@ -202,8 +221,8 @@ fn lines_read_into_slots_give_the_detections_of_whole_events() {
     let path = temp_file("same");
     write_events(&path);
     let engine = engine();
-    let (whole, whole_skips, whole_events, none) = hunt(&engine, &path, false);
-    let (flat, flat_skips, flat_events, flat_lines) = hunt(&engine, &path, true);
+    let (whole, whole_skips, whole_events, none, _) = hunt(&engine, &path, false);
+    let (flat, flat_skips, flat_events, flat_lines, _) = hunt(&engine, &path, true);
     let _ = std::fs::remove_file(&path);
     assert_eq!(none, 0);
     let want = summary(&whole, &whole_skips);
@@ -236,5 +255,33 @@ fn lines_read_into_slots_give_the_detections_of_whole_events() {
     assert!(
         flat_lines > 1500 && flat_lines < 1960,
         "{flat_lines} lines read into slots"
+    );
+}
+
+#[test]
+fn evtx_records_read_into_slots_give_the_detections_of_whole_events() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../..");
+    let samples = root.join("shared/datasets/evtx/attack-samples");
+    let corpus = root.join("shared/corpora/elastic-detection-rules");
+    if !samples.is_dir() || !corpus.is_dir() {
+        eprintln!("skipping: ../shared not found");
+        return;
+    }
+    let (rules, _) = harrier_rules::load_rules(&[corpus]);
+    let engine = Engine::new(rules, EngineOptions::default());
+    let (whole, whole_skips, whole_events, _, none) = hunt(&engine, &samples, false);
+    let (flat, flat_skips, flat_events, _, flat_records) = hunt(&engine, &samples, true);
+    assert_eq!(none, 0);
+    assert!(
+        whole.detections.len() > 100,
+        "the test needs detections: {}",
+        whole.detections.len()
+    );
+    assert_eq!(flat_events, whole_events);
+    assert_eq!(summary(&flat, &flat_skips), summary(&whole, &whole_skips));
+    // the records the template walk maps (most of them) are read in place
+    assert!(
+        flat_records as u64 * 10 > whole_events * 9,
+        "{flat_records} of {whole_events} records read into slots"
     );
 }

@@ -137,11 +137,86 @@ impl FieldIndex {
         self.len == 0
     }
 
+    /// The root of the index's tree of keys.
+    pub fn root(&self) -> FieldNode<'_> {
+        FieldNode(&self.root)
+    }
+
     /// The slot of a path in the index, if the index names it.
     pub fn slot(&self, path: &FieldPath) -> Option<u16> {
         match self.slot_of_id.get(path.id() as usize) {
             Some(&s) if s != NONE => Some(s),
             _ => None,
+        }
+    }
+}
+
+/// A place in a [`FieldIndex`]'s tree of keys. A reader whose documents are
+/// trees of its own (not `serde_json` maps) walks them along these to find
+/// the values of the index's fields, as [`FlatView`] finds them in a map,
+/// and answers look-ups through a [`Collected`].
+#[derive(Clone, Copy)]
+pub struct FieldNode<'i>(&'i Node);
+
+impl<'i> FieldNode<'i> {
+    /// Follows a key (which may itself contain dots, as a map key may).
+    pub fn step(self, key: &str) -> Option<FieldNode<'i>> {
+        self.0.step(key).map(FieldNode)
+    }
+
+    /// Appends the values `value`, found at this place, gives the index's
+    /// fields: scalars (array items included) when this place is a field,
+    /// and those under it when `value` is an object.
+    pub fn collect<'v>(self, value: &'v Value, out: &mut Vec<(u16, &'v Value)>) {
+        record(self.0, value, out);
+    }
+}
+
+/// The values of a [`FieldIndex`]'s fields collected from a document along
+/// [`FieldNode`]s, in the document's order, and the document itself (`rest`)
+/// for paths the index does not name. Answers as [`FlatView`] does.
+pub struct Collected<'a, D> {
+    index: &'a FieldIndex,
+    /// (slot, value), ordered by slot and, within a slot, by document order.
+    entries: Vec<(u16, &'a Value)>,
+    rest: D,
+}
+
+impl<'a, D: Document> Collected<'a, D> {
+    /// `entries` in the order the document gives them.
+    pub fn new(index: &'a FieldIndex, mut entries: Vec<(u16, &'a Value)>, rest: D) -> Self {
+        // stable: values of one field keep their document order
+        entries.sort_by_key(|&(slot, _)| slot);
+        Collected {
+            index,
+            entries,
+            rest,
+        }
+    }
+
+    /// The document, for paths the index does not name.
+    pub fn rest(&self) -> &D {
+        &self.rest
+    }
+}
+
+impl<D: Document> Document for Collected<'_, D> {
+    fn visit<'b>(&'b self, path: &FieldPath, f: &mut dyn FnMut(&'b Value) -> bool) -> bool {
+        match self.index.slot(path) {
+            Some(slot) => {
+                let start = self.entries.partition_point(|&(s, _)| s < slot);
+                let end = start + self.entries[start..].partition_point(|&(s, _)| s == slot);
+                self.entries[start..end].iter().any(|&(_, v)| f(v))
+            }
+            None => self.rest.visit(path, f),
+        }
+    }
+}
+
+impl<D: Document> SlotValues for Collected<'_, D> {
+    fn each_slot_value<'s>(&'s self, f: &mut dyn FnMut(u16, &'s Value)) {
+        for &(slot, v) in &self.entries {
+            f(slot, v);
         }
     }
 }

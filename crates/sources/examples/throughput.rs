@@ -3,6 +3,9 @@
 //!
 //! ```text
 //! throughput evtx-harrier REPEAT PATH...   EVTX → ECS documents (read_paths)
+//! throughput evtx-flat    REPEAT PATH...   EVTX → ECS through read_paths_flat: records
+//!                                          mapped without a serde_json map, their
+//!                                          PACK_FIELDS values read in place, as hunt does
 //! throughput evtx-json    REPEAT PATH...   the evtx crate's own JSON rendering only
 //! throughput ndjson-harrier REPEAT FILE    NDJSON through read_paths
 //! throughput ndjson-serde   REPEAT FILE    each line parsed with serde_json::Value
@@ -29,7 +32,7 @@
 //! The allocator is the `harrier` binary's (mimalloc), so that the figures are
 //! what `harrier` pays; both modes use it alike.
 use harrier_event::{FieldIndex, FieldPath, SlotValues};
-use harrier_sources::{read_paths, read_paths_flat, FlatLine, FlatRead, ReadOptions};
+use harrier_sources::{read_paths, read_paths_flat, FlatLine, FlatRead, FlatRecord, ReadOptions};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -109,6 +112,7 @@ fn flat(path: &Path, fields: &[String]) -> u64 {
     let fr = FlatRead {
         fields: &index,
         map: &count,
+        record: None,
     };
     let mut values = 0u64;
     let opts = ReadOptions {
@@ -129,6 +133,43 @@ fn flat(path: &Path, fields: &[String]) -> u64 {
         summary.events,
         flat_lines.into_inner(),
         index.len()
+    ));
+    summary.events
+}
+
+/// evtx-flat: EVTX records read by `read_paths_flat` and mapped without a
+/// `serde_json` map; the values of PACK_FIELDS are counted in place (a
+/// record the template walk leaves becomes an event, counted as one value).
+/// Gives the records read.
+fn flat_evtx(paths: &[PathBuf]) -> u64 {
+    let fields: Vec<FieldPath> = PACK_FIELDS.iter().map(|f| FieldPath::new(f)).collect();
+    let index = FieldIndex::new(&fields);
+    let in_place = AtomicU64::new(0);
+    let count = |record: &FlatRecord<'_>| {
+        let mut n = 0u64;
+        record.doc.each_slot_value(&mut |_, _| n += 1);
+        in_place.fetch_add(1, Ordering::Relaxed);
+        Some(Some(n))
+    };
+    let fr = FlatRead {
+        fields: &index,
+        map: &|_| None,
+        record: Some(&count),
+    };
+    let mut values = 0u64;
+    let summary = read_paths_flat(
+        paths,
+        &ReadOptions::default(),
+        None,
+        Some(&fr),
+        &|_, _| Some(1),
+        &mut |n| values += n,
+        &mut |_| {},
+    );
+    verbose(format_args!(
+        "evtx-flat: {} records, {} mapped in place, {values} values",
+        summary.events,
+        in_place.into_inner(),
     ));
     summary.events
 }
@@ -275,6 +316,7 @@ fn main() {
                 }
             }
             "ndjson-flat" => records += flat(&paths[0], &field_list),
+            "evtx-flat" => records += flat_evtx(&paths),
             "ndjson-sonic" => records += sonic(&paths[0], &field_list),
             other => {
                 eprintln!("unknown mode {other}");

@@ -10,8 +10,10 @@
 //! an insertion-ordered map: overwriting a field keeps its place, writing
 //! under a field that is not an object replaces it, in its place, by one.
 
+use harrier_event::{Document, FieldNode, FieldPath};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
+use std::cell::OnceCell;
 
 /// A node of a [`Doc`].
 pub(crate) type Id = u32;
@@ -275,6 +277,47 @@ impl Doc {
     }
 
     /// The finished document.
+    /// The values of an index's fields under `node`, in the order the
+    /// walk of [`Doc::into_map`]'s map would give them (see
+    /// [`harrier_event::Collected`]).
+    pub(crate) fn collect<'a>(&'a self, node: FieldNode<'_>, out: &mut Vec<(u16, &'a Value)>) {
+        self.collect_under(ROOT, node, out);
+    }
+
+    fn collect_under<'a>(&'a self, id: Id, node: FieldNode<'_>, out: &mut Vec<(u16, &'a Value)>) {
+        let mut c = self.node(id).first;
+        while c != NIL {
+            let n = self.node(c);
+            if let Some(next) = node.step(&n.key) {
+                match &n.leaf {
+                    Some(v) => next.collect(v, out),
+                    None => self.collect_under(c, next, out),
+                }
+            }
+            c = n.next;
+        }
+    }
+
+    /// The map [`Doc::into_map`] would give, leaving the document as it is.
+    pub(crate) fn to_map(&self) -> Map<String, Value> {
+        self.copy_object(ROOT)
+    }
+
+    fn copy_object(&self, id: Id) -> Map<String, Value> {
+        let mut map = Map::with_capacity(self.node(id).len as usize);
+        let mut c = self.node(id).first;
+        while c != NIL {
+            let n = self.node(c);
+            let v = match &n.leaf {
+                Some(v) => v.clone(),
+                None => Value::Object(self.copy_object(c)),
+            };
+            map.insert(n.key.to_string(), v);
+            c = n.next;
+        }
+        map
+    }
+
     pub(crate) fn into_map(mut self) -> Map<String, Value> {
         self.take_object(ROOT)
     }
@@ -294,6 +337,35 @@ impl Doc {
             c = next;
         }
         map
+    }
+}
+
+/// A mapped EVTX record's document, as rules see it without its map being
+/// built: a [`harrier_event::Collected`] holds the values of the fields the
+/// caller named, and this answers the rest, building the map the first time
+/// a path outside them is asked for.
+pub struct RecordDoc<'a> {
+    doc: &'a Doc,
+    whole: OnceCell<Map<String, Value>>,
+}
+
+impl<'a> RecordDoc<'a> {
+    pub(crate) fn new(doc: &'a Doc) -> RecordDoc<'a> {
+        RecordDoc {
+            doc,
+            whole: OnceCell::new(),
+        }
+    }
+
+    /// The whole document, as the event made of the record holds it.
+    pub fn map(&self) -> &Map<String, Value> {
+        self.whole.get_or_init(|| self.doc.to_map())
+    }
+}
+
+impl Document for RecordDoc<'_> {
+    fn visit<'b>(&'b self, path: &FieldPath, f: &mut dyn FnMut(&'b Value) -> bool) -> bool {
+        self.map().visit(path, f)
     }
 }
 

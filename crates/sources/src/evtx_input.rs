@@ -19,11 +19,13 @@
 //! goes on. Chunk-level failures have no record id: they are reported at
 //! `Locator::Record(0)` with the chunk named in the reason.
 
+use crate::doc::RecordDoc;
 use crate::evtx_walk::{self, Plans};
 use crate::winlog::{self, Header};
-use crate::Sink;
+use crate::{FlatRecord, Sink};
 use evtx::err::EvtxError;
 use evtx::{EvtxChunkData, EvtxParser, EvtxRecord, ParserSettings};
+use harrier_event::{Collected, FieldIndex};
 use harrier_event::{Event, Locator, Origin};
 use std::collections::BTreeMap;
 use std::io::{Read, Seek};
@@ -45,6 +47,26 @@ enum Batch<T> {
 
 /// What the workers do with each event.
 pub(crate) type MapEvent<'m, T> = &'m (dyn Fn(Event) -> Option<T> + Sync);
+
+/// What the workers do with a record mapped without building its map
+/// (see [`crate::FlatRead`]).
+pub(crate) type MapRecord<'m, T> = &'m (dyn Fn(&FlatRecord<'_>) -> Option<Option<T>> + Sync);
+
+/// What the workers do with each record: `flat`, when given, sees the
+/// records the template walk maps, with the values of its fields; the
+/// others, and those it declines, become events for `event`.
+pub(crate) struct Maps<'m, T> {
+    pub(crate) event: MapEvent<'m, T>,
+    pub(crate) flat: Option<(&'m FieldIndex, MapRecord<'m, T>)>,
+}
+
+impl<T> Clone for Maps<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Maps<'_, T> {}
 
 /// What the calling thread does with each result of [`MapEvent`].
 pub(crate) type Emit<'m, T> = &'m mut dyn FnMut(&mut Sink, T);
@@ -74,7 +96,7 @@ pub(crate) struct Pipeline<'m, T> {
     next_seq: u64,
     next_out: u64,
     ready: BTreeMap<u64, Batch<T>>,
-    map: MapEvent<'m, T>,
+    map: Maps<'m, T>,
     emit: Emit<'m, T>,
 }
 
@@ -87,7 +109,7 @@ fn threads() -> usize {
 /// event read goes through `map` (on a worker) and what that gives through
 /// `emit` (on this thread, in order).
 pub(crate) fn with_pipeline<T: Send, R>(
-    map: MapEvent<'_, T>,
+    map: Maps<'_, T>,
     emit: Emit<'_, T>,
     f: impl FnOnce(&mut Pipeline<'_, T>) -> R,
 ) -> R {
@@ -131,7 +153,7 @@ pub(crate) fn with_pipeline<T: Send, R>(
     })
 }
 
-fn worker<T>(jobs: &Mutex<Receiver<Job>>, done: &Sender<Done<T>>, map: MapEvent<'_, T>) {
+fn worker<T>(jobs: &Mutex<Receiver<Job>>, done: &Sender<Done<T>>, map: Maps<'_, T>) {
     loop {
         let job = {
             let Ok(rx) = jobs.lock() else { return };
@@ -302,7 +324,7 @@ fn deliver<T>(batch: Batch<T>, sink: &mut Sink, emit: &mut dyn FnMut(&mut Sink, 
 }
 
 /// Parses and maps one chunk.
-fn run<T>(job: Job, map: MapEvent<'_, T>) -> Batch<T> {
+fn run<T>(job: Job, map: Maps<'_, T>) -> Batch<T> {
     let Job {
         name,
         chunk,
@@ -342,7 +364,7 @@ fn read<T>(
     mut record: EvtxRecord<'_>,
     file: &Arc<str>,
     plans: &mut Plans,
-    map: MapEvent<'_, T>,
+    map: Maps<'_, T>,
 ) -> Result<Outcome<T>, EvtxError> {
     let id = record.event_record_id;
     let header = Header {
@@ -360,14 +382,28 @@ fn read<T>(
     };
     if let Some(fields) = evtx_walk::extract(&mut record, plans) {
         let (doc, index) = winlog::build_doc(fields, file, Some(header));
-        return Ok(Outcome::Read(map(event(doc.into_map(), index))));
+        if let Some((fields, record_map)) = map.flat {
+            let mut values = Vec::with_capacity(64);
+            doc.collect(fields.root(), &mut values);
+            let view = Collected::new(fields, values, RecordDoc::new(&doc));
+            let record = FlatRecord {
+                doc: &view,
+                index: index_name(index),
+                file,
+                record_id: id,
+            };
+            if let Some(item) = record_map(&record) {
+                return Ok(Outcome::Read(item));
+            }
+        }
+        return Ok(Outcome::Read((map.event)(event(doc.into_map(), index))));
     }
     // The JSON path, for the records the walk leaves.
     let rendered = record.into_json_bytes()?;
     Ok(
         match serde_json::from_slice::<serde_json::Value>(&rendered.data) {
             Ok(v) => match winlog::map_record(&v, file, Some(header)) {
-                Some(m) => Outcome::Read(map(event(m.doc, m.index))),
+                Some(m) => Outcome::Read((map.event)(event(m.doc, m.index))),
                 None => Outcome::Bad(id, "record has no Event/System element".into()),
             },
             Err(e) => Outcome::Bad(id, format!("rendered record is not valid JSON: {e}")),

@@ -32,7 +32,8 @@ pub use defender::{
 };
 pub use parallel::{LineFilter, QuickParse};
 
-use harrier_event::{Event, FieldIndex, FlatDoc, Locator, Origin};
+pub use doc::RecordDoc;
+use harrier_event::{Collected, Event, FieldIndex, FlatDoc, Locator, Origin};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -194,13 +195,45 @@ impl FlatLine<'_> {
     }
 }
 
-/// The fields to read lines for, and what to make of a line so read:
-/// `Some(item)` (`item` may be `None`: nothing to deliver), or `None` to have
-/// the line read whole and given to the usual `map` after all.
+/// An EVTX record mapped by [`read_paths_flat`] without building its
+/// `serde_json` map: its values for the caller's fields, the rest on demand
+/// ([`RecordDoc`]), the index, and where the record is.
+pub struct FlatRecord<'a> {
+    pub doc: &'a Collected<'a, RecordDoc<'a>>,
+    /// The data stream, as [`read_paths`] would give it.
+    pub index: Arc<str>,
+    pub file: &'a Arc<str>,
+    pub record_id: u64,
+}
+
+impl FlatRecord<'_> {
+    pub fn origin(&self) -> Origin {
+        Origin {
+            file: self.file.clone(),
+            locator: Locator::Record(self.record_id),
+        }
+    }
+
+    /// The event [`read_paths`] would give for the record.
+    pub fn event(&self) -> Event {
+        Event {
+            source: self.doc.rest().map().clone(),
+            index: self.index.clone(),
+            id: None,
+            origin: self.origin(),
+        }
+    }
+}
+
+/// The fields to read lines and records for, and what to make of a line
+/// (`map`) or an EVTX record (`record`) so read: `Some(item)` (`item` may be
+/// `None`: nothing to deliver), or `None` to have it read whole and given to
+/// the usual `map` after all.
+#[allow(clippy::type_complexity)]
 pub struct FlatRead<'f, T> {
     pub fields: &'f FieldIndex,
-    #[allow(clippy::type_complexity)]
     pub map: &'f (dyn Fn(&FlatLine<'_>) -> Option<Option<T>> + Sync + 'f),
+    pub record: Option<&'f (dyn Fn(&FlatRecord<'_>) -> Option<Option<T>> + Sync + 'f)>,
 }
 
 /// [`read_paths_at`] for a caller that needs only some fields of most
@@ -257,8 +290,12 @@ fn read_paths_general<T: Send>(
     };
     // EVTX events go through `map` on the pipeline's workers
     let evtx_map = |e: Event| map(e, None);
+    let evtx_maps = evtx_input::Maps {
+        event: &evtx_map,
+        flat: flat.and_then(|f| Some((f.fields, f.record?))),
+    };
     let mut evtx_emit = |_: &mut Sink, t: T| (on_item.borrow_mut())(t);
-    evtx_input::with_pipeline(&evtx_map, &mut evtx_emit, |evtx| {
+    evtx_input::with_pipeline(evtx_maps, &mut evtx_emit, |evtx| {
         for path in paths {
             if path.as_os_str() == "-" {
                 evtx.drain(&mut sink);
@@ -569,7 +606,11 @@ fn read_stream_depth(mut reader: Box<dyn Read + '_>, name: Arc<str>, sink: &mut 
                 );
             }
             let mut emit = |sink: &mut Sink, e: Event| (sink.on_event)(e);
-            evtx_input::with_pipeline(&Some, &mut emit, |evtx| {
+            let maps = evtx_input::Maps {
+                event: &Some,
+                flat: None,
+            };
+            evtx_input::with_pipeline(maps, &mut emit, |evtx| {
                 evtx.read_buffer(buf, name, sink);
                 evtx.drain(sink);
             });

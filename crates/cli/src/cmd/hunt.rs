@@ -14,7 +14,9 @@ use harrier_engine::{parse_severity, parse_time, Engine, EngineOptions};
 use harrier_event::Event;
 use harrier_rules::exceptions::{load_exception_lists, ExceptionLists};
 use harrier_rules::{load_rules, Rule, RuleProblem};
-use harrier_sources::{read_paths_flat, FlatLine, FlatRead, LineAt, LineFilter, ReadOptions};
+use harrier_sources::{
+    read_paths_flat, FlatLine, FlatRead, FlatRecord, LineAt, LineFilter, ReadOptions,
+};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -212,9 +214,21 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
         Some((!hits.is_empty()).then_some((None, hits)))
     };
+    // EVTX records alike: rules read the mapped record's fields in place
+    let keep_record = |record: &FlatRecord<'_>| {
+        let hits = engine.hits_record(record)?;
+        let n = seen.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(b) = &bar {
+            if n & 1023 == 0 {
+                b.set_position(n);
+            }
+        }
+        Some((!hits.is_empty()).then_some((None, hits)))
+    };
     let flat = FlatRead {
         fields: engine.fields(),
         map: &keep_flat,
+        record: Some(&keep_record),
     };
     let mut collector = Collector::new(&engine);
     let mut skip_lines = Vec::new();
