@@ -3,7 +3,9 @@
 # rendering, and ECS NDJSON reading against plain serde_json parsing, on one
 # core (taskset -c 0) and on all cores. NDJSON is also read the way hunt
 # reads it (ndjson-flat: only the bundled rules' fields, into slots), against
-# sonic-rs lazy lookup of the same fields (ndjson-sonic).
+# sonic-rs lazy lookup of the same fields (ndjson-sonic), and EVTX the way
+# hunt reads it (evtx-flat: records mapped without a serde_json map, the
+# bundled rules' fields read in place).
 #
 #   bench/sources.sh [EVTX_REPEAT] [NDJSON_EVENTS]
 #
@@ -44,9 +46,10 @@ run() { # label, cores, mode, repeat, paths...
 for cores in 1 all; do
   run evtx $cores evtx-json "$repeat" "$samples"
   run evtx $cores evtx-harrier "$repeat" "$samples"
+  run evtx $cores evtx-flat "$repeat" "$samples"
 done
 if [ "${BENCH_CALLGRIND:-0}" = 1 ] && command -v valgrind >/dev/null; then
-  for mode in evtx-json evtx-harrier; do
+  for mode in evtx-json evtx-harrier evtx-flat; do
     out=$(taskset -c 0 valgrind --tool=callgrind --dump-instr=no --callgrind-out-file=/dev/null \
       "$bin" "$mode" 1 "$samples" 2>&1)
     records=$(printf '%s\n' "$out" | sed -n 's/.*"records":\([0-9]*\).*/\1/p')
