@@ -188,13 +188,17 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let filter = |line: &[u8]| raw.may_match(line);
     let seen = AtomicU64::new(0);
-    let keep = |e: Event, at: Option<LineAt<'_>>| {
+    // counts an event read, moving the progress bar now and then
+    let tick = || {
         let n = seen.fetch_add(1, Ordering::Relaxed) + 1;
         if let Some(b) = &bar {
             if n & 1023 == 0 {
                 b.set_position(n);
             }
         }
+    };
+    let keep = |e: Event, at: Option<LineAt<'_>>| {
+        tick();
         // an event the engine keeps for alerts is kept as its line's place
         // when it has one, and read again only if it is in an alert
         let hits = engine.hits_at(&e, at);
@@ -203,26 +207,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
         (kql_active || !hits.is_empty()).then(|| (kql_active.then_some(e), hits))
     };
     // Without KQL rules, which need whole events, plain NDJSON lines are
-    // read for the rules' fields only (engine.fields()), straight into slots.
+    // read for the rules' fields only (engine.fields()), straight into slots,
+    // and EVTX records' fields are read in place
     let keep_flat = |line: &FlatLine<'_>| {
         let hits = engine.hits_flat(line)?;
-        let n = seen.fetch_add(1, Ordering::Relaxed) + 1;
-        if let Some(b) = &bar {
-            if n & 1023 == 0 {
-                b.set_position(n);
-            }
-        }
+        tick();
         Some((!hits.is_empty()).then_some((None, hits)))
     };
-    // EVTX records alike: rules read the mapped record's fields in place
     let keep_record = |record: &FlatRecord<'_>| {
         let hits = engine.hits_record(record)?;
-        let n = seen.fetch_add(1, Ordering::Relaxed) + 1;
-        if let Some(b) = &bar {
-            if n & 1023 == 0 {
-                b.set_position(n);
-            }
-        }
+        tick();
         Some((!hits.is_empty()).then_some((None, hits)))
     };
     let flat = FlatRead {
