@@ -15,7 +15,9 @@
 //! hands it to the caller's `map` (as the parallel NDJSON reader does), so
 //! whatever the caller does with an event (a hunt evaluates every rule on
 //! it) runs on every core too; only `map`'s results travel to the calling
-//! thread. A record or chunk that fails becomes a [`crate::Skip`]; the file
+//! thread. With a record map ([`Maps::flat`]) a walked record's `Doc` is
+//! offered first as a [`FlatRecord`], its map built only if that declines.
+//! A record or chunk that fails becomes a [`crate::Skip`]; the file
 //! goes on. Chunk-level failures have no record id: they are reported at
 //! `Locator::Record(0)` with the chunk named in the reason.
 
