@@ -37,6 +37,12 @@ pub trait SlotValues: Document {
     fn each_slot_value<'s>(&'s self, f: &mut dyn FnMut(u16, &'s Value));
 }
 
+impl<D: Document + ?Sized> Document for &D {
+    fn visit<'a>(&'a self, path: &FieldPath, f: &mut dyn FnMut(&'a Value) -> bool) -> bool {
+        (**self).visit(path, f)
+    }
+}
+
 impl Document for Map<String, Value> {
     fn visit<'a>(&'a self, path: &FieldPath, f: &mut dyn FnMut(&'a Value) -> bool) -> bool {
         leaves(self, path, f)
@@ -184,7 +190,11 @@ pub struct Collected<'a, D> {
 
 impl<'a, D: Document> Collected<'a, D> {
     /// `entries` in the order the document gives them.
-    pub fn new(index: &'a FieldIndex, mut entries: Vec<(u16, &'a Value)>, rest: D) -> Self {
+    pub fn from_entries(
+        index: &'a FieldIndex,
+        mut entries: Vec<(u16, &'a Value)>,
+        rest: D,
+    ) -> Self {
         // stable: values of one field keep their document order
         entries.sort_by_key(|&(slot, _)| slot);
         Collected {
@@ -224,29 +234,18 @@ impl<D: Document> SlotValues for Collected<'_, D> {
 /// A document together with the values of an index's fields (see the module
 /// documentation). Implements [`Document`] with the same answers as the
 /// document itself.
-pub struct FlatView<'a> {
-    index: &'a FieldIndex,
-    doc: &'a Map<String, Value>,
-    /// (slot, value), ordered by slot and, within a slot, by document order.
-    entries: Vec<(u16, &'a Value)>,
-}
+pub type FlatView<'a> = Collected<'a, &'a Map<String, Value>>;
 
 impl<'a> FlatView<'a> {
     pub fn new(index: &'a FieldIndex, doc: &'a Map<String, Value>) -> FlatView<'a> {
         let mut entries = Vec::with_capacity(32);
         walk(&index.root, doc, &mut entries);
-        // stable: values of one field keep their document order
-        entries.sort_by_key(|&(slot, _)| slot);
-        FlatView {
-            index,
-            doc,
-            entries,
-        }
+        Collected::from_entries(index, entries, doc)
     }
 
     /// The document the view was made from.
     pub fn document(&self) -> &'a Map<String, Value> {
-        self.doc
+        self.rest
     }
 
     /// Every value the view holds, as (slot, value), ordered by slot and,
@@ -255,12 +254,6 @@ impl<'a> FlatView<'a> {
     /// field up.
     pub fn slot_values(&self) -> &[(u16, &'a Value)] {
         &self.entries
-    }
-
-    fn values_of(&self, slot: u16) -> &[(u16, &'a Value)] {
-        let start = self.entries.partition_point(|&(s, _)| s < slot);
-        let end = start + self.entries[start..].partition_point(|&(s, _)| s == slot);
-        &self.entries[start..end]
     }
 }
 
@@ -284,23 +277,6 @@ fn record<'a>(node: &Node, value: &'a Value, out: &mut Vec<(u16, &'a Value)>) {
             if let Some(slot) = node.slot {
                 out.push((slot, value));
             }
-        }
-    }
-}
-
-impl SlotValues for FlatView<'_> {
-    fn each_slot_value<'s>(&'s self, f: &mut dyn FnMut(u16, &'s Value)) {
-        for &(slot, v) in &self.entries {
-            f(slot, v);
-        }
-    }
-}
-
-impl Document for FlatView<'_> {
-    fn visit<'b>(&'b self, path: &FieldPath, f: &mut dyn FnMut(&'b Value) -> bool) -> bool {
-        match self.index.slot(path) {
-            Some(slot) => self.values_of(slot).iter().any(|&(_, v)| f(v)),
-            None => leaves(self.doc, path, f),
         }
     }
 }

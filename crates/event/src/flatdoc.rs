@@ -30,7 +30,8 @@ use std::ops::Range;
 /// module documentation).
 pub struct FlatDoc<'a> {
     index: &'a FieldIndex,
-    text: &'a [u8],
+    /// The text, validated as UTF-8 once.
+    text: &'a str,
     /// (slot, value), ordered by slot and, within a slot, by document order.
     entries: Vec<(u16, Value)>,
     /// The values of slot `s` are `entries[starts[s]..starts[s + 1]]`: a
@@ -99,7 +100,7 @@ impl<'a> FlatDoc<'a> {
         }
         Ok(FlatDoc {
             index,
-            text,
+            text: s,
             entries: out.entries,
             starts,
             captured: out.captured,
@@ -113,15 +114,15 @@ impl<'a> FlatDoc<'a> {
     /// map, the last one is the key's value).
     pub fn captured(&self) -> impl Iterator<Item = (usize, &'a str)> + '_ {
         let text = self.text;
-        self.captured.iter().map(move |(i, r)| {
-            // the ranges are a validated string's, at value boundaries
-            (*i, std::str::from_utf8(&text[r.clone()]).unwrap_or(""))
-        })
+        // the ranges fall at value boundaries, which are character boundaries
+        self.captured
+            .iter()
+            .map(move |(i, r)| (*i, text.get(r.clone()).unwrap_or("")))
     }
 
     /// The text the document was read from.
     pub fn text(&self) -> &'a [u8] {
-        self.text
+        self.text.as_bytes()
     }
 
     fn values_of(&self, slot: u16) -> &[(u16, Value)] {
@@ -136,7 +137,7 @@ impl<'a> FlatDoc<'a> {
     /// name is asked for.
     fn whole(&self) -> Option<&Map<String, Value>> {
         self.whole
-            .get_or_init(|| serde_json::from_slice::<Map<String, Value>>(self.text).ok())
+            .get_or_init(|| serde_json::from_str::<Map<String, Value>>(self.text).ok())
             .as_ref()
     }
 }

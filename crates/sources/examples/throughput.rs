@@ -95,24 +95,25 @@ fn fields(file: Option<&String>) -> Vec<String> {
         .collect()
 }
 
-/// ndjson-flat: lines read by `read_paths_flat`, each plain one scanned for
-/// `fields` only and its values counted; a line the flat route does not take
-/// (none, in an ECS file) is parsed whole and counted as one value. Gives
-/// the events read.
-fn flat(path: &Path, fields: &[String]) -> u64 {
-    let paths: Vec<FieldPath> = fields.iter().map(|f| FieldPath::new(f)).collect();
-    let index = FieldIndex::new(&paths);
-    let flat_lines = AtomicU64::new(0);
-    let count = |line: &FlatLine<'_>| {
+/// ndjson-flat and evtx-flat: inputs read by `read_paths_flat`, each plain
+/// NDJSON line scanned for `fields` only and each walked EVTX record mapped
+/// without a `serde_json` map, their values counted in place; what the flat
+/// route does not take (none of an ECS file; EVTX records the template walk
+/// leaves) is read whole and counted as one value. Gives the events read.
+fn flat(mode: &str, paths: &[PathBuf], fields: &[String]) -> u64 {
+    let fields: Vec<FieldPath> = fields.iter().map(|f| FieldPath::new(f)).collect();
+    let index = FieldIndex::new(&fields);
+    let in_place = AtomicU64::new(0);
+    let count = |doc: &dyn SlotValues| {
         let mut n = 0u64;
-        line.doc.each_slot_value(&mut |_, _| n += 1);
-        flat_lines.fetch_add(1, Ordering::Relaxed);
+        doc.each_slot_value(&mut |_, _| n += 1);
+        in_place.fetch_add(1, Ordering::Relaxed);
         Some(Some(n))
     };
     let fr = FlatRead {
         fields: &index,
-        map: &count,
-        record: None,
+        map: &|line: &FlatLine<'_>| count(line.doc),
+        record: Some(&|record: &FlatRecord<'_>| count(record.doc)),
     };
     let mut values = 0u64;
     let opts = ReadOptions {
@@ -120,7 +121,7 @@ fn flat(path: &Path, fields: &[String]) -> u64 {
         ..ReadOptions::default()
     };
     let summary = read_paths_flat(
-        &[path.to_path_buf()],
+        paths,
         &opts,
         None,
         Some(&fr),
@@ -129,47 +130,10 @@ fn flat(path: &Path, fields: &[String]) -> u64 {
         &mut |_| {},
     );
     verbose(format_args!(
-        "ndjson-flat: {} events, {} read straight into {} slots, {values} values",
-        summary.events,
-        flat_lines.into_inner(),
-        index.len()
-    ));
-    summary.events
-}
-
-/// evtx-flat: EVTX records read by `read_paths_flat` and mapped without a
-/// `serde_json` map; the values of PACK_FIELDS are counted in place (a
-/// record the template walk leaves becomes an event, counted as one value).
-/// Gives the records read.
-fn flat_evtx(paths: &[PathBuf]) -> u64 {
-    let fields: Vec<FieldPath> = PACK_FIELDS.iter().map(|f| FieldPath::new(f)).collect();
-    let index = FieldIndex::new(&fields);
-    let in_place = AtomicU64::new(0);
-    let count = |record: &FlatRecord<'_>| {
-        let mut n = 0u64;
-        record.doc.each_slot_value(&mut |_, _| n += 1);
-        in_place.fetch_add(1, Ordering::Relaxed);
-        Some(Some(n))
-    };
-    let fr = FlatRead {
-        fields: &index,
-        map: &|_| None,
-        record: Some(&count),
-    };
-    let mut values = 0u64;
-    let summary = read_paths_flat(
-        paths,
-        &ReadOptions::default(),
-        None,
-        Some(&fr),
-        &|_, _| Some(1),
-        &mut |n| values += n,
-        &mut |_| {},
-    );
-    verbose(format_args!(
-        "evtx-flat: {} records, {} mapped in place, {values} values",
+        "{mode}: {} events, {} read straight into {} slots, {values} values",
         summary.events,
         in_place.into_inner(),
+        index.len()
     ));
     summary.events
 }
@@ -315,8 +279,8 @@ fn main() {
                     }
                 }
             }
-            "ndjson-flat" => records += flat(&paths[0], &field_list),
-            "evtx-flat" => records += flat_evtx(&paths),
+            "ndjson-flat" => records += flat(mode, &paths, &field_list),
+            "evtx-flat" => records += flat(mode, &paths, &fields(None)),
             "ndjson-sonic" => records += sonic(&paths[0], &field_list),
             other => {
                 eprintln!("unknown mode {other}");

@@ -387,7 +387,7 @@ fn read<T>(
         if let Some((fields, record_map)) = map.flat {
             let mut values = Vec::with_capacity(64);
             doc.collect(fields.root(), &mut values);
-            let view = Collected::new(fields, values, RecordDoc::new(&doc));
+            let view = Collected::from_entries(fields, values, RecordDoc::new(&doc));
             let record = FlatRecord {
                 doc: &view,
                 index: index_name(index),
