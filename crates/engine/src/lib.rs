@@ -264,8 +264,10 @@ struct Prefilter {
     unindexed: Vec<(u32, u16)>,
     /// Fields named by clauses.
     literal_fields: Vec<FieldPath>,
+    /// Wildcard clauses ([`literal::Lit::Has`]), searched per field.
+    fragments: Vec<Option<Fragments>>,
     /// (field position, lower-case value) → (entry, bit of the clause it meets).
-    literal_index: ahash::AHashMap<(usize, String), Vec<(u32, u8)>>,
+    literal_index: ahash::AHashMap<(usize, String), Lights>,
     /// Every field the step filters and the clauses read: each event is
     /// flattened over these once.
     fields: FieldIndex,
@@ -276,6 +278,74 @@ struct Prefilter {
     /// Clause fields `fields` has no slot for (only past its 65,534-path limit).
     literal_unslotted: Vec<usize>,
     index_ok: std::sync::RwLock<HashMap<std::sync::Arc<str>, std::sync::Arc<Vec<bool>>>>,
+    /// Step filters evaluated so far, over all events (see
+    /// [`Engine::filters_evaluated`]).
+    evaluated: std::sync::atomic::AtomicU64,
+}
+
+/// The clauses a value meets: (entry, bit of the clause) pairs.
+type Lights = Vec<(u32, u8)>;
+
+/// The wildcard fragments clauses ask of one field, searched for in the
+/// field's folded values in one pass.
+#[derive(Debug)]
+struct Fragments {
+    /// `None` only if the automaton could not be built (not seen for
+    /// thousands of short patterns): then every clause is lit, so nothing
+    /// is missed.
+    automaton: Option<aho_corasick::AhoCorasick>,
+    /// Per pattern of the automaton: the (entry, clause bit) pairs it lights.
+    hits: Vec<Lights>,
+}
+
+impl Fragments {
+    /// Per literal field, its fragments' automaton, from
+    /// (field position, fragment) → (entry, bit) pairs.
+    fn new(
+        fields: usize,
+        all: std::collections::BTreeMap<(usize, String), Lights>,
+    ) -> Vec<Option<Fragments>> {
+        let mut per_field: Vec<(Vec<String>, Vec<Lights>)> =
+            (0..fields).map(|_| Default::default()).collect();
+        for ((fpos, frag), hits) in all {
+            per_field[fpos].0.push(frag);
+            per_field[fpos].1.push(hits);
+        }
+        per_field
+            .into_iter()
+            .map(|(patterns, hits)| {
+                if patterns.is_empty() {
+                    return None;
+                }
+                // every occurrence counts, so overlapping matches are wanted
+                let automaton = aho_corasick::AhoCorasick::builder()
+                    .match_kind(aho_corasick::MatchKind::Standard)
+                    .build(&patterns)
+                    .ok();
+                Some(Fragments { automaton, hits })
+            })
+            .collect()
+    }
+
+    /// Calls `light` with every (entry, bit) a fragment found in `folded`
+    /// names.
+    fn each_hit(&self, folded: &str, light: &mut impl FnMut(u32, u8)) {
+        let Some(automaton) = &self.automaton else {
+            return self.each(light);
+        };
+        for m in automaton.find_overlapping_iter(folded) {
+            for &(entry, bit) in &self.hits[m.pattern().as_usize()] {
+                light(entry, bit);
+            }
+        }
+    }
+
+    /// Calls `light` with every (entry, bit): for values that are not text.
+    fn each(&self, light: &mut impl FnMut(u32, u8)) {
+        for &(entry, bit) in self.hits.iter().flatten() {
+            light(entry, bit);
+        }
+    }
 }
 
 /// One step filter of one rule, reached through its literal clauses.
@@ -296,6 +366,8 @@ struct Scratch {
     ready: Vec<u32>,
     /// The lower-cased value being looked up.
     key: String,
+    /// A non-ASCII value folded for the fragment search.
+    folded: String,
 }
 
 thread_local! {
@@ -428,6 +500,7 @@ impl Engine {
             }
         }
         let mut prefilter = Prefilter::default();
+        let mut fragments: std::collections::BTreeMap<(usize, String), Lights> = Default::default();
         for (r, cr) in compiled.iter().enumerate() {
             let cat_field = cr
                 .rule
@@ -461,10 +534,15 @@ impl Engine {
                             }
                         };
                         for v in vals {
-                            let hits = prefilter
-                                .literal_index
-                                .entry((fpos, v.clone()))
-                                .or_default();
+                            let hits = match v {
+                                literal::Lit::Is(v) => prefilter
+                                    .literal_index
+                                    .entry((fpos, v.clone()))
+                                    .or_default(),
+                                literal::Lit::Has(frag) => {
+                                    fragments.entry((fpos, frag.clone())).or_default()
+                                }
+                            };
                             match hits.iter_mut().find(|(e, _)| *e == entry) {
                                 Some(h) => h.1 |= bit,
                                 None => hits.push((entry, bit)),
@@ -488,6 +566,7 @@ impl Engine {
             read.extend(&cr.time.fallback);
             read.extend(&cr.tiebreaker);
         }
+        prefilter.fragments = Fragments::new(prefilter.literal_fields.len(), fragments);
         prefilter.fields = FieldIndex::new(
             read.iter()
                 .map(|f| &f.path)
@@ -523,7 +602,7 @@ impl Engine {
         let mut out = Vec::new();
         for cr in &self.rules {
             for (_, vals) in cr.literals.as_ref()? {
-                out.extend(vals.iter().cloned());
+                out.extend(vals.iter().map(|v| v.text().to_string()));
             }
         }
         out.sort();
@@ -738,11 +817,15 @@ impl Engine {
     fn match_doc<D: SlotValues>(&self, index_ok: &[bool], doc: &D, out: &mut Vec<u32>) {
         let start = out.len();
         let p = &self.prefilter;
+        let evaluated = std::cell::Cell::new(0u64);
         let holds = |rule: u32, filter: u16| {
             index_ok[rule as usize]
                 && self.rules[rule as usize]
                     .filter(filter as usize)
-                    .is_some_and(|f| harrier_eql::eval::matches(f, doc))
+                    .is_some_and(|f| {
+                        evaluated.set(evaluated.get() + 1);
+                        harrier_eql::eval::matches(f, doc)
+                    })
         };
         for &(r, f) in &p.unindexed {
             if !out[start..].contains(&r) && holds(r, f) {
@@ -756,9 +839,17 @@ impl Engine {
                 touched,
                 ready,
                 key,
+                folded,
             } = &mut *scratch;
             if masks.len() < p.entries.len() {
                 masks.resize(p.entries.len(), 0);
+            }
+            fn mark(masks: &mut [u8], touched: &mut Vec<u32>, entry: u32, bit: u8) {
+                let m = &mut masks[entry as usize];
+                if *m == 0 {
+                    touched.push(entry);
+                }
+                *m |= bit;
             }
             // light up the clauses the event's values meet
             let mut light = |fi: usize, v: &Value| {
@@ -781,14 +872,24 @@ impl Engine {
                 let probe = (fi, std::mem::take(key));
                 if let Some(hits) = p.literal_index.get(&probe) {
                     for &(entry, bit) in hits {
-                        let m = &mut masks[entry as usize];
-                        if *m == 0 {
-                            touched.push(entry);
-                        }
-                        *m |= bit;
+                        mark(masks, touched, entry, bit);
                     }
                 }
                 *key = probe.1;
+                if let Some(Some(fr)) = p.fragments.get(fi) {
+                    let mut lit = |entry, bit| mark(masks, touched, entry, bit);
+                    match v {
+                        // `key` is the lower-cased value, which is the fold for ASCII
+                        Value::String(s) if s.is_ascii() => fr.each_hit(key, &mut lit),
+                        Value::String(s) => {
+                            harrier_eql::pattern::fold_for_fragments(s, folded);
+                            fr.each_hit(folded, &mut lit);
+                        }
+                        // patterns match a number's or a boolean's text too,
+                        // which is rare enough to light every fragment for
+                        _ => fr.each(&mut lit),
+                    }
+                }
             };
             doc.each_slot_value(&mut |slot, v| match p.literal_of_slot.get(slot as usize) {
                 Some(&fi) if fi != u32::MAX => light(fi as usize, v),
@@ -816,6 +917,9 @@ impl Engine {
             }
             ready.clear();
         });
+        self.prefilter
+            .evaluated
+            .fetch_add(evaluated.get(), std::sync::atomic::Ordering::Relaxed);
         out[start..].sort_unstable();
         let mut i = start;
         for j in start..out.len() {
@@ -825,6 +929,16 @@ impl Engine {
             }
         }
         out.truncate(i);
+    }
+
+    /// How many step filters the clause index has let through to be
+    /// evaluated, over every event matched so far: the measure of how well
+    /// the index narrows a rule set (ideally little more than the filters
+    /// that match).
+    pub fn filters_evaluated(&self) -> u64 {
+        self.prefilter
+            .evaluated
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// What [`Engine::matching_rules`] computes, without its index: every rule

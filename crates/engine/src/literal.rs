@@ -6,6 +6,10 @@
 //! these values" — for one of several fields — the engine looks the event's
 //! values up in a hash index and evaluates only the rules they name, so a
 //! thousand rules cost about as much as the few that can match.
+//!
+//! Wildcard conditions (`file.path : "?:\\Users\\*\\Startup\\*"`) count
+//! too, by the longest literal run of each pattern: a value in which no
+//! pattern's run occurs matches none of them ([`Lit::Has`]).
 
 use harrier_eql::expr::CExpr;
 use harrier_eql::pattern::Matcher;
@@ -14,8 +18,46 @@ use harrier_eql::syntax::ast::CmpOp;
 use harrier_eql::value::Val;
 
 /// Alternatives: the filter can only hold if, for one `(field, values)`,
-/// the event's field has a value whose lower-case form is in `values`.
-pub type Literals = Vec<(String, Vec<String>)>;
+/// the event's field has a value one of `values` admits.
+pub type Literals = Vec<(String, Vec<Lit>)>;
+
+/// What a literal condition asks of one field value.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Lit {
+    /// The value's lower-case form is this.
+    Is(String),
+    /// The value, folded by [`harrier_eql::pattern::fold_for_fragments`],
+    /// contains this (lower-case ASCII, at least [`MIN_FRAGMENT`] bytes): a
+    /// wildcard pattern's longest literal run.
+    Has(String),
+}
+
+impl Lit {
+    pub fn text(&self) -> &str {
+        match self {
+            Lit::Is(s) | Lit::Has(s) => s,
+        }
+    }
+
+    /// How much of the input a value lets through, for choosing among
+    /// conditions: a fragment admits more values than an exact value.
+    fn weight(&self) -> usize {
+        match self {
+            Lit::Is(_) => 1,
+            Lit::Has(_) => 4,
+        }
+    }
+}
+
+/// The shortest wildcard fragment worth indexing: shorter ones (`.`, `\\`)
+/// occur in nearly every value of the fields they are about.
+pub const MIN_FRAGMENT: usize = 3;
+
+fn size(alts: &Literals) -> usize {
+    alts.iter()
+        .map(|(_, v)| v.iter().map(Lit::weight).sum::<usize>())
+        .sum()
+}
 
 /// Fields whose few values most events share; a literal condition on them is
 /// used only when a conjunction offers nothing better.
@@ -52,7 +94,6 @@ pub fn required(f: &CExpr, category_field: &str) -> Option<Literals> {
                 .iter()
                 .filter_map(|c| required(c, category_field))
                 .collect();
-            let size = |alts: &Literals| alts.iter().map(|(_, v)| v.len()).sum::<usize>();
             // a condition on a field most events share (event.type == "start") filters nothing
             let selective = |alts: &&Literals| {
                 alts.iter()
@@ -88,11 +129,20 @@ pub fn required(f: &CExpr, category_field: &str) -> Option<Literals> {
             if path == category_field || !textual(fa) {
                 return None;
             }
+            // exact values as such; other patterns by their longest
+            // literal run (see `Matcher::fragments`)
             let mut vals = Vec::new();
             for m in matchers {
                 match m {
-                    Matcher::Exact(s) => vals.push(s.to_lowercase()),
-                    _ => return None,
+                    Matcher::Exact(s) => vals.push(Lit::Is(s.to_lowercase())),
+                    m => {
+                        for f in m.fragments()? {
+                            if f.len() < MIN_FRAGMENT {
+                                return None;
+                            }
+                            vals.push(Lit::Has(f));
+                        }
+                    }
                 }
             }
             vals.sort();
@@ -120,7 +170,7 @@ pub fn clauses(f: &CExpr, category_field: &str) -> Vec<Literals> {
         let common = alts
             .iter()
             .any(|(f, _)| f == category_field || LOW_CARDINALITY.contains(&f.as_str()));
-        (common, alts.iter().map(|(_, v)| v.len()).sum::<usize>())
+        (common, size(alts))
     });
     out.dedup();
     out.truncate(MAX_CLAUSES);
@@ -167,7 +217,7 @@ fn leaf_any(target: &CExpr, list: &[CExpr]) -> Option<Literals> {
     let mut vals = Vec::new();
     for l in list {
         match l {
-            CExpr::Lit(Val::Str(s)) => vals.push(s.to_lowercase()),
+            CExpr::Lit(Val::Str(s)) => vals.push(Lit::Is(s.to_lowercase())),
             _ => return None,
         }
     }
@@ -198,27 +248,40 @@ mod tests {
         required(&filter(q), "event.category")
     }
 
+    fn is(field: &str, vals: &[&str]) -> (String, Vec<Lit>) {
+        (
+            field.to_string(),
+            vals.iter().map(|v| Lit::Is(v.to_string())).collect(),
+        )
+    }
+
+    fn has(field: &str, vals: &[&str]) -> (String, Vec<Lit>) {
+        (
+            field.to_string(),
+            vals.iter().map(|v| Lit::Has(v.to_string())).collect(),
+        )
+    }
+
     #[test]
     fn conjunctions_pick_a_literal_leaf() {
         assert_eq!(
             lits(
                 r#"process where event.type == "start" and process.name : ("MSHTA.exe", "rundll32.exe")"#
             ),
-            Some(vec![(
-                "process.name".into(),
-                vec!["mshta.exe".into(), "rundll32.exe".into()]
-            )])
+            Some(vec![is("process.name", &["mshta.exe", "rundll32.exe"])])
         );
         assert_eq!(
             lits(r#"process where event.type == "start" and process.args : "*x*""#),
-            Some(vec![("event.type".into(), vec!["start".into()])])
+            Some(vec![is("event.type", &["start"])])
         );
         assert_eq!(
             lits(r#"process where process.name : ("mshta.exe", "b.exe") and process.args : "*x*""#),
-            Some(vec![(
-                "process.name".into(),
-                vec!["b.exe".into(), "mshta.exe".into()]
-            )])
+            Some(vec![is("process.name", &["b.exe", "mshta.exe"])])
+        );
+        // an exact value is worth more than a fragment
+        assert_eq!(
+            lits(r#"process where process.name : "a.exe" and process.args : "*-encoded*""#),
+            Some(vec![is("process.name", &["a.exe"])])
         );
     }
 
@@ -235,13 +298,11 @@ mod tests {
         assert_eq!(
             c,
             vec![
-                vec![("process.parent.name".to_string(), vec!["x.exe".to_string()])],
-                vec![(
-                    "process.name".to_string(),
-                    vec!["a.exe".to_string(), "b.exe".to_string()]
-                )],
-                vec![("event.category".to_string(), vec!["process".to_string()])],
-                vec![("event.type".to_string(), vec!["start".to_string()])],
+                vec![is("process.parent.name", &["x.exe"])],
+                vec![is("process.name", &["a.exe", "b.exe"])],
+                vec![has("process.args", &["-enc"])],
+                vec![is("event.category", &["process"])],
+                vec![is("event.type", &["start"])],
             ]
         );
         // a disjunction is one clause, if each branch names literals
@@ -251,14 +312,11 @@ mod tests {
         assert_eq!(
             c,
             vec![
-                vec![
-                    ("file.name".to_string(), vec!["a".to_string()]),
-                    ("file.extension".to_string(), vec!["b".to_string()])
-                ],
-                vec![("event.category".to_string(), vec!["file".to_string()])],
+                vec![is("file.name", &["a"]), is("file.extension", &["b"])],
+                vec![is("event.category", &["file"])],
             ]
         );
-        // negations and wildcards give none; `any` gives no category clause
+        // negations and short fragments give none; `any` gives no category clause
         assert!(
             clauses_of(r#"any where not process.name : "a" and process.args : "*x""#).is_empty()
         );
@@ -271,19 +329,56 @@ mod tests {
                 r#"process where process.name == "a.exe" or process.pe.original_file_name == "A.EXE""#
             ),
             Some(vec![
-                ("process.name".into(), vec!["a.exe".into()]),
-                ("process.pe.original_file_name".into(), vec!["a.exe".into()])
+                is("process.name", &["a.exe"]),
+                is("process.pe.original_file_name", &["a.exe"])
             ])
         );
         assert_eq!(
             lits(r#"process where process.name == "a.exe" or process.args : "*x*""#),
             None
         );
+        // a wildcard branch counts by its fragment
+        assert_eq!(
+            lits(r#"process where process.name == "a.exe" or process.args : "*Secret*""#),
+            Some(vec![
+                is("process.name", &["a.exe"]),
+                has("process.args", &["secret"])
+            ])
+        );
+    }
+
+    #[test]
+    fn wildcards_give_their_longest_ascii_run() {
+        assert_eq!(
+            lits(
+                r#"file where file.path : ("?:\\Users\\*\\AppData\\Local\\Temp\\TH????.tmp", "lsass*.DMP", "c:\\x.exe")"#
+            ),
+            Some(vec![(
+                "file.path".to_string(),
+                vec![
+                    Lit::Is("c:\\x.exe".into()),
+                    Lit::Has("\\appdata\\local\\temp\\th".into()),
+                    Lit::Has("lsass".into()),
+                ]
+            )])
+        );
+        // case-sensitive `like` too: the fragment is lower-cased like the value
+        assert_eq!(
+            lits(r#"file where file.name like "*DUMP*""#),
+            Some(vec![has("file.name", &["dump"])])
+        );
+        // non-ASCII characters split runs
+        assert_eq!(
+            lits(r#"file where file.name : "*résumé_2024*""#),
+            Some(vec![has("file.name", &["_2024"])])
+        );
     }
 
     #[test]
     fn wildcards_negations_and_categories_give_none() {
-        assert_eq!(lits(r#"process where process.name : "*.exe""#), None);
+        assert_eq!(lits(r#"process where process.name : "*.e""#), None);
+        assert_eq!(lits(r#"process where process.name : ("*.exe", "*")"#), None);
+        assert_eq!(lits(r#"process where process.name regex "a.*""#), None);
         assert_eq!(lits(r#"process where not process.name : "a.exe""#), None);
         assert_eq!(lits(r#"process where true"#), None);
     }

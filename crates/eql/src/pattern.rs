@@ -78,24 +78,7 @@ impl Matcher {
     /// stored lower-cased and `matches` must be given lower-cased input
     /// only for the simple shapes (see [`Matcher::is_match`]).
     pub fn wildcard(pattern: &str, insensitive: bool) -> Matcher {
-        let mut literal = String::new();
-        let mut parts: Vec<Part> = Vec::new();
-        for c in pattern.chars() {
-            match c {
-                '*' => {
-                    flush(&mut literal, &mut parts);
-                    if parts.last() != Some(&Part::Star) {
-                        parts.push(Part::Star);
-                    }
-                }
-                '?' => {
-                    flush(&mut literal, &mut parts);
-                    parts.push(Part::One);
-                }
-                c => literal.push(c),
-            }
-        }
-        flush(&mut literal, &mut parts);
+        let parts = parts(pattern);
         let fold = |s: &str| {
             if insensitive {
                 s.to_lowercase()
@@ -200,6 +183,90 @@ pub fn merge_automata(matchers: Vec<Matcher>) -> Vec<Matcher> {
         built: std::sync::OnceLock::new(),
     }));
     out
+}
+
+/// A wildcard pattern's literal runs, stars and single-character holes.
+fn parts(pattern: &str) -> Vec<Part> {
+    let mut literal = String::new();
+    let mut parts: Vec<Part> = Vec::new();
+    for c in pattern.chars() {
+        match c {
+            '*' => {
+                flush(&mut literal, &mut parts);
+                if parts.last() != Some(&Part::Star) {
+                    parts.push(Part::Star);
+                }
+            }
+            '?' => {
+                flush(&mut literal, &mut parts);
+                parts.push(Part::One);
+            }
+            c => literal.push(c),
+        }
+    }
+    flush(&mut literal, &mut parts);
+    parts
+}
+
+impl Matcher {
+    /// Text every value this matcher accepts must contain, once folded with
+    /// [`fold_for_fragments`]: for each pattern the matcher stands for, its
+    /// longest run of ASCII literal characters, lower-cased. `None` for a
+    /// regular expression or a pattern without literal characters (`*`).
+    ///
+    /// This is what lets a rule engine index wildcard conditions: a value
+    /// in which none of a list's fragments occurs matches none of its
+    /// patterns, whatever their case sensitivity. Only ASCII is kept because
+    /// ASCII-insensitive containment is the one comparison that both
+    /// lower-casing (the simple shapes) and Unicode simple case folding (the
+    /// automata) agree on once [`fold_for_fragments`] has folded the value.
+    pub fn fragments(&self) -> Option<Vec<String>> {
+        let longest = |lits: &mut dyn Iterator<Item = &str>| -> Option<String> {
+            lits.flat_map(|l| l.split(|c: char| !c.is_ascii()))
+                .max_by_key(|run| run.len())
+                .filter(|run| !run.is_empty())
+                .map(str::to_ascii_lowercase)
+        };
+        match self {
+            Matcher::Exact(p) | Matcher::Prefix(p) | Matcher::Suffix(p) | Matcher::Contains(p) => {
+                Some(vec![longest(&mut std::iter::once(p.as_str()))?])
+            }
+            Matcher::Any | Matcher::Regex(_) => None,
+            Matcher::Wildcards(a) => a
+                .sources
+                .iter()
+                .map(|(_, pattern)| {
+                    let parts = parts(pattern);
+                    longest(&mut parts.iter().filter_map(|p| match p {
+                        Part::Lit(l) => Some(l.as_str()),
+                        _ => None,
+                    }))
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Folds `s` into `out` for a search of [`Matcher::fragments`]: ASCII
+/// lower-cased; other characters lower-cased as `str::to_lowercase` does,
+/// and the two that Unicode case folding equates with an ASCII letter
+/// (`ſ` with `s`; the Kelvin sign already lower-cases to `k`), as well as
+/// dotless `ı`, written as that letter. Folding more characters onto ASCII
+/// only ever adds matches, so the search stays a necessary condition.
+pub fn fold_for_fragments(s: &str, out: &mut String) {
+    out.clear();
+    if s.is_ascii() {
+        out.push_str(s);
+        out.make_ascii_lowercase();
+        return;
+    }
+    for c in s.chars() {
+        match c {
+            'ſ' => out.push('s'),
+            'ı' => out.push('i'),
+            c => out.extend(c.to_lowercase()),
+        }
+    }
 }
 
 #[derive(Debug, PartialEq)]

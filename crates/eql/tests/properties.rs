@@ -74,3 +74,66 @@ proptest! {
         }
     }
 }
+
+/// Characters that stress case folding: ASCII letters of both cases, the
+/// non-ASCII letters Unicode folds onto ASCII ones (`ſ`, the Kelvin sign),
+/// dotted and dotless i, a letter outside ASCII, and a path separator.
+fn folding_text() -> impl Strategy<Value = String> {
+    let chars = vec![
+        "a", "A", "b", "B", "k", "K", "s", "S", "i", "I", "\u{17f}", "\u{212a}", "\u{130}",
+        "\u{131}", "é", "É", "\\", ".",
+    ];
+    prop::collection::vec(prop::sample::select(chars), 0..8).prop_map(|v| v.concat())
+}
+
+/// A pattern made from `value` by `ops`, one per character: keep it, change
+/// its case, replace it with `?` or `*`, or put a `*` before it. Most such
+/// patterns accept the value, so the property below is exercised.
+fn pattern_from(value: &str, ops: &[u8]) -> String {
+    let mut out = String::new();
+    for (c, op) in value.chars().zip(ops.iter().cycle()) {
+        match op {
+            0 => out.extend(c.to_uppercase()),
+            1 => out.extend(c.to_lowercase()),
+            2 => out.push('?'),
+            3 => out.push('*'),
+            4 => {
+                out.push('*');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4000))]
+
+    /// The engine skips a wildcard condition when none of its fragments
+    /// occurs in the folded value: so every value a matcher accepts must
+    /// contain one of them.
+    #[test]
+    fn accepted_values_contain_a_fragment(
+        value in folding_text(),
+        others in prop::collection::vec(folding_text(), 0..3),
+        ops in prop::collection::vec(0u8..8, 1..8),
+        insensitive in any::<bool>(),
+    ) {
+        use harrier_eql::pattern::{fold_for_fragments, merge_automata, Matcher};
+        let patterns: Vec<String> = std::iter::once(pattern_from(&value, &ops))
+            .chain(others.iter().map(|o| pattern_from(o, &ops)))
+            .collect();
+        let each: Vec<Matcher> = patterns.iter().map(|p| Matcher::wildcard(p, insensitive)).collect();
+        let mut folded = String::new();
+        fold_for_fragments(&value, &mut folded);
+        for m in each.iter().chain(&merge_automata(each.clone())) {
+            if let (true, Some(frags)) = (m.is_match(&value, insensitive), m.fragments()) {
+                prop_assert!(
+                    frags.iter().any(|f| folded.contains(f.as_str())),
+                    "{m:?} accepts {value:?} (folded {folded:?}) without any of {frags:?}"
+                );
+            }
+        }
+    }
+}
