@@ -186,6 +186,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
     } else {
         RawFilter::new(values)
     };
+    // Every line is parsed when some rule has no literal condition (the
+    // whole Elastic rule tree): such a hunt keeps many events' facts, and
+    // returning reading's freed memory at once keeps the peak under 200 MiB
+    // on 1.3 GB of NDJSON for about 0.6 s of system time. With literals,
+    // most lines are skipped unparsed and the same purging would be a third
+    // of the run's time.
+    if raw.keeps_everything() {
+        crate::release_freed_memory();
+    }
     let filter = |line: &[u8]| raw.may_match(line);
     let seen = AtomicU64::new(0);
     // counts an event read, moving the progress bar now and then
@@ -286,6 +295,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             eprintln!("stats:   {n} facts: {}", engine.rules()[r].rule.name);
         }
     }
+    // joining facts into alerts frees more than it allocates
+    crate::release_freed_memory();
     let out_run = collector.finish(&|n| {
         if let Some(b) = &bar {
             b.set_position(n as u64);
