@@ -30,13 +30,12 @@ secs() { /usr/bin/time -f '%e' "$@" 2>&1 >/dev/null | tail -1; }
 t=$(secs "$bin" hunt "$data" --quiet --format csv)
 echo "harrier hunt, built-in pack: $t s, $(python3 -c "print(f'{$n/$t:,.0f}')") events/s"
 run "  memory" hunt "$data"
-# All Elastic rules keep every event some rule can use in memory (about 17 KB
-# each today), so they run on the first 100,000 events to stay within memory.
-sub=$work/ecs_head100k.ndjson
-[ -s "$sub" ] || head -n 100000 "$data" > "$sub"
-t=$(secs "$bin" hunt "$sub" --rules "$shared/corpora/elastic-detection-rules" --quiet --format csv)
-echo "harrier hunt, all Elastic EQL rules, first 100,000 events: $t s, $(python3 -c "print(f'{100000/$t:,.0f}')") events/s"
-run "  memory" hunt "$sub" --rules "$shared/corpora/elastic-detection-rules"
+# All of Elastic's EQL rules over the same file: every generated event is a
+# candidate of some broad rule, so this measures evaluation more than reading.
+rules_dir="$shared/corpora/elastic-detection-rules"
+t=$(secs "$bin" hunt "$data" --rules "$rules_dir" --quiet --format csv)
+echo "harrier hunt, all Elastic EQL rules: $t s, $(python3 -c "print(f'{$n/$t:,.0f}')") events/s"
+run "  memory" hunt "$data" --rules "$rules_dir"
 t=$(secs "$bin" rules list "$shared/corpora/elastic-detection-rules")
 echo "loading the Elastic rule tree (rules list): $t s"
 # the same sequence rule through both engines (the pack's rule without
