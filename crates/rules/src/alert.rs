@@ -520,7 +520,7 @@ fn alert_fields(
     );
     if let Some(Value::Object(meta)) = rule.params.get("meta") {
         let mut flat = Vec::new();
-        flatten("kibana.alert.rule.meta", meta, &mut flat);
+        flatten("kibana.alert.rule.meta", &meta, &mut flat);
         for (k, v) in flat {
             put(&k, v);
         }
@@ -596,9 +596,9 @@ fn parameters(rule: &Rule, note: Option<&str>) -> Map<String, Value> {
     ];
     let mut p: std::collections::BTreeMap<String, Value> = rule
         .params
-        .iter()
+        .map()
+        .into_iter()
         .filter(|(k, _)| !NOT_PARAMS.contains(&k.as_str()) && k.as_str() != "output_index")
-        .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let mut set = |k: &str, v: Value| {
         p.insert(k.to_owned(), v);

@@ -44,7 +44,7 @@ pub use load::{
     QueryValidator, RuleProblem,
 };
 pub use model::{
-    AttackRef, ExceptionListRef, Metadata, RiskScoreMapping, Rule, RuleFormat, RuleOrigin,
+    AttackRef, ExceptionListRef, Metadata, Params, RiskScoreMapping, Rule, RuleFormat, RuleOrigin,
     RuleSetSummary, RuleType, Severity, SeverityMapping, Technique, Threat,
 };
 pub use span::{QueryLocation, StringStyle};

@@ -443,7 +443,7 @@ fn build_rule(
         updated_at: r.updated_at,
         metadata,
         transform,
-        params,
+        params: crate::model::Params::new(params),
         origin,
     })
 }
@@ -643,7 +643,7 @@ reference = "https://attack.mitre.org/tactics/TA0005/"
         let at = q.find("process.name").unwrap_or(0);
         assert_eq!(r.query_position(at), Some((23, 3)));
         assert_eq!(r.query_position(0), Some((22, 1)));
-        assert_eq!(r.params.get("from"), Some(&Value::from("now-9m")));
+        assert_eq!(r.params.get("from"), Some(Value::from("now-9m")));
     }
 
     #[test]
