@@ -280,8 +280,14 @@ struct Prefilter {
     index_ok: std::sync::RwLock<HashMap<std::sync::Arc<str>, std::sync::Arc<Vec<bool>>>>,
     /// Step filters evaluated so far, over all events (see
     /// [`Engine::filters_evaluated`]).
-    evaluated: std::sync::atomic::AtomicU64,
+    evaluated: Counter,
 }
+
+/// A counter every reading thread adds to, on a cache line of its own, so
+/// that adding to it does not evict the index the other threads are reading.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Counter(std::sync::atomic::AtomicU64);
 
 /// The clauses a value meets: (entry, bit of the clause) pairs.
 type Lights = Vec<(u32, u8)>;
@@ -917,9 +923,12 @@ impl Engine {
             }
             ready.clear();
         });
-        self.prefilter
-            .evaluated
-            .fetch_add(evaluated.get(), std::sync::atomic::Ordering::Relaxed);
+        if evaluated.get() > 0 {
+            self.prefilter
+                .evaluated
+                .0
+                .fetch_add(evaluated.get(), std::sync::atomic::Ordering::Relaxed);
+        }
         out[start..].sort_unstable();
         let mut i = start;
         for j in start..out.len() {
@@ -938,6 +947,7 @@ impl Engine {
     pub fn filters_evaluated(&self) -> u64 {
         self.prefilter
             .evaluated
+            .0
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 

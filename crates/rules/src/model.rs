@@ -251,11 +251,6 @@ impl Params {
     pub fn get(&self, key: &str) -> Option<Value> {
         self.map().remove(key)
     }
-
-    /// The JSON text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 impl Rule {
