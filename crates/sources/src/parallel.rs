@@ -132,9 +132,14 @@ pub(crate) fn read_ndjson<T: Send>(
     let (job_tx, job_rx) = mpsc::sync_channel::<Job>(workers * 2);
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done_rx) = mpsc::channel::<Done<T>>();
+    // read blocks go back to the reader to be filled again: a fresh megabyte
+    // per block, freed by another thread, costs page faults and (when the
+    // allocator returns freed memory at once) system calls
+    let (spare_tx, spare_rx) = mpsc::channel::<Vec<u8>>();
     std::thread::scope(|s| {
         for _ in 0..workers {
             let done_tx = done_tx.clone();
+            let spare_tx = spare_tx.clone();
             let job_rx = &job_rx;
             let name = name.clone();
             s.spawn(move || loop {
@@ -143,13 +148,15 @@ pub(crate) fn read_ndjson<T: Send>(
                     Err(_) => return,
                 };
                 let Ok(job) = job else { return };
-                let done = work(job, &name, addressable, filter, quick, flat, map);
+                let done = work(&job, &name, addressable, filter, quick, flat, map);
+                let _ = spare_tx.send(job.bytes);
                 if done_tx.send(done).is_err() {
                     return;
                 }
             });
         }
         drop(done_tx);
+        drop(spare_tx);
 
         let mut pending: BTreeMap<u64, Done<T>> = BTreeMap::new();
         let mut next_out = 0u64;
@@ -167,8 +174,20 @@ pub(crate) fn read_ndjson<T: Send>(
         let mut carry: Vec<u8> = Vec::new();
         let mut at_start = true;
         loop {
-            let mut buf = std::mem::take(&mut carry);
-            let filled = buf.len();
+            let filled = carry.len();
+            let mut buf = if filled >= BLOCK {
+                // a long line's start: keep growing it in place
+                std::mem::take(&mut carry)
+            } else {
+                // a spare block keeps its old bytes; only those read are kept
+                let mut b = spare_rx.try_recv().unwrap_or_default();
+                if b.len() < filled {
+                    b.resize(filled, 0);
+                }
+                b[..filled].copy_from_slice(&carry);
+                carry.clear();
+                b
+            };
             buf.resize(filled + BLOCK, 0);
             let n = match read_full(&mut file, &mut buf[filled..]) {
                 Ok(n) => n,
@@ -200,7 +219,7 @@ pub(crate) fn read_ndjson<T: Send>(
             }
             match memchr::memrchr(b'\n', &buf) {
                 Some(end) => {
-                    carry = buf[end + 1..].to_vec();
+                    carry.extend_from_slice(&buf[end + 1..]);
                     buf.truncate(end + 1);
                     send_block(&job_tx, &mut seq, &mut line, &mut offset, buf);
                 }
@@ -313,7 +332,7 @@ fn read_flat<T>(
 
 #[allow(clippy::too_many_arguments)]
 fn work<T>(
-    job: Job,
+    job: &Job,
     name: &Arc<str>,
     addressable: bool,
     filter: Option<&LineFilter<'_>>,

@@ -18,6 +18,13 @@ fn scratch(name: &str) -> PathBuf {
 fn big_file(dir: &std::path::Path) -> PathBuf {
     let mut text = String::from("\u{feff}");
     for i in 0..60_000u32 {
+        if i == 30_000 {
+            // longer than a reading block (1 MiB): read across blocks whole
+            text.push_str(&format!(
+                "{{\"n\":\"long\",\"process\":{{\"command_line\":\"{}\"}}}}\n",
+                "z".repeat(2_500_000)
+            ));
+        }
         match i % 10_007 {
             5 => text.push_str("{\"broken\": \n"),
             6 => text.push('\n'),
@@ -86,7 +93,8 @@ fn parallel_reading_equals_sequential_reading() {
         &mut |s| par_skips.push(s),
     );
     assert_eq!(seq, par);
-    assert_eq!(seq_events.len(), 60_000 - 6 * 2 + 1);
+    // 60,000 lines, 6 broken and 6 blank, plus the last and the long one
+    assert_eq!(seq_events.len(), 60_000 - 6 * 2 + 2);
     assert_eq!(seq_events, par_events);
     assert_eq!(skips(&seq_skips), skips(&par_skips));
     assert_eq!(par.skipped, 6);
@@ -122,9 +130,11 @@ fn a_line_filter_passes_lines_over_and_counts_them() {
     assert!(names.iter().all(|(_, n)| n == "mshta.exe"));
     // line numbers count every line, passed over or not (line 1 holds event 0)
     assert_eq!(names[1].0, 1001);
+    // the line longer than a block, before event 30,000, is one line
+    assert_eq!(names[30].0, 30_002);
     assert_eq!(summary.events, 60);
     assert_eq!(summary.skipped, 0);
-    assert_eq!(summary.passed_over, 60_000 - 6 - 60 + 1);
+    assert_eq!(summary.passed_over, 60_000 - 6 - 60 + 2);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
