@@ -1,9 +1,10 @@
 //! EVTX files through the `evtx` crate.
 //!
-//! The unit of work is a chunk (64 KiB, up to a few hundred records). Chunks
-//! are read from the file on the calling thread and parsed and mapped on a
+//! The unit of work is a chunk (64 KiB, up to a few hundred records). The
+//! calling thread plans which chunks to read ([`crate::evtx_chunks`]); a
 //! small pool of worker threads (one per core the process may use; none when
-//! that is one), chunks of the next files included: most EVTX files are one
+//! that is one) reads, parses and maps them, chunks of the next files
+//! included: most EVTX files are one
 //! chunk, so parallelism inside a file alone leaves the cores idle. Results
 //! are handed to the sink in submission order, and records within a chunk
 //! stay in order, so events come out in record order, file after file.
@@ -22,16 +23,16 @@
 //! `Locator::Record(0)` with the chunk named in the reason.
 
 use crate::doc::RecordDoc;
+use crate::evtx_chunks::{self, ChunkWalk, Source, Step};
 use crate::evtx_walk::{self, Plans};
 use crate::winlog::{self, Header};
 use crate::{FlatRecord, Sink};
 use evtx::err::EvtxError;
-use evtx::{EvtxChunkData, EvtxParser, EvtxRecord, ParserSettings};
+use evtx::{EvtxChunkData, EvtxRecord, ParserSettings};
 use harrier_event::{Collected, FieldIndex};
 use harrier_event::{Event, Locator, Origin};
 use std::collections::BTreeMap;
-use std::io::{Read, Seek};
-use std::path::Path;
+use std::ops::Range;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
@@ -43,7 +44,7 @@ enum Outcome<T> {
 
 /// What a chunk (or a file that could not be opened) gives the sink.
 enum Batch<T> {
-    Records(Arc<str>, Vec<Result<Outcome<T>, EvtxError>>),
+    Records(Arc<str>, Items<T>),
     FailFile(Arc<str>, String),
 }
 
@@ -76,8 +77,21 @@ pub(crate) type Emit<'m, T> = &'m mut dyn FnMut(&mut Sink, T);
 struct Job {
     seq: u64,
     name: Arc<str>,
-    chunk: Result<EvtxChunkData, EvtxError>,
+    chunk: Work,
     settings: Arc<ParserSettings>,
+}
+
+/// Consecutive chunks read by one job at most: a hand-over to a worker and
+/// back costs about as much as mapping a few records, and small EVTX files
+/// are mostly empty chunks, which cost nothing else.
+const CHUNKS_PER_JOB: u64 = 4;
+
+/// The chunks of a [`Job`].
+enum Work {
+    /// To be read by the worker: these chunk numbers, in order.
+    Read(Arc<Source>, Range<u64>),
+    /// Read by the walk.
+    Ready(Box<EvtxChunkData>),
 }
 
 type Done<T> = (u64, std::thread::Result<Batch<T>>);
@@ -100,6 +114,8 @@ pub(crate) struct Pipeline<'m, T> {
     ready: BTreeMap<u64, Batch<T>>,
     map: Maps<'m, T>,
     emit: Emit<'m, T>,
+    /// The chunk buffer of the calling thread, when it has no workers.
+    buf: Vec<u8>,
 }
 
 /// Worker threads to use: the cores this process may run on.
@@ -124,6 +140,7 @@ pub(crate) fn with_pipeline<T: Send, R>(
             ready: BTreeMap::new(),
             map,
             emit,
+            buf: Vec::new(),
         });
     }
     std::thread::scope(|scope| {
@@ -150,12 +167,15 @@ pub(crate) fn with_pipeline<T: Send, R>(
             ready: BTreeMap::new(),
             map,
             emit,
+            buf: Vec::new(),
         };
         f(&mut pipeline)
     })
 }
 
 fn worker<T>(jobs: &Mutex<Receiver<Job>>, done: &Sender<Done<T>>, map: Maps<'_, T>) {
+    // Chunks are read into this buffer, and it comes back after each.
+    let mut buf = Vec::new();
     loop {
         let job = {
             let Ok(rx) = jobs.lock() else { return };
@@ -165,7 +185,8 @@ fn worker<T>(jobs: &Mutex<Receiver<Job>>, done: &Sender<Done<T>>, map: Maps<'_, 
             }
         };
         let seq = job.seq;
-        let batch = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(job, map)));
+        let batch =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(job, map, &mut buf)));
         if done.send((seq, batch)).is_err() {
             return;
         }
@@ -173,58 +194,89 @@ fn worker<T>(jobs: &Mutex<Receiver<Job>>, done: &Sender<Done<T>>, map: Maps<'_, 
 }
 
 impl<T> Pipeline<'_, T> {
-    /// Reads the EVTX file at `path`.
-    pub(crate) fn read_path(&mut self, path: &Path, name: Arc<str>, sink: &mut Sink) {
-        match EvtxParser::from_path(path) {
-            Ok(p) => self.read(p, name, sink),
-            Err(e) => self.put(Batch::FailFile(name, format!("EVTX: {}", chain(&e))), sink),
-        }
+    /// Reads an open EVTX file.
+    pub(crate) fn read_file(&mut self, file: std::fs::File, name: Arc<str>, sink: &mut Sink) {
+        self.read(Source::File(file), name, sink);
     }
 
     /// Reads an EVTX file held in memory.
     pub(crate) fn read_buffer(&mut self, buf: Vec<u8>, name: Arc<str>, sink: &mut Sink) {
-        match EvtxParser::from_buffer(buf) {
-            Ok(p) => self.read(p, name, sink),
-            Err(e) => self.put(Batch::FailFile(name, format!("EVTX: {}", chain(&e))), sink),
+        self.read(Source::Memory(buf), name, sink);
+    }
+
+    fn read(&mut self, source: Source, name: Arc<str>, sink: &mut Sink) {
+        let walk = match ChunkWalk::new(source) {
+            Ok(walk) => walk,
+            Err(e) => {
+                return self.put(Batch::FailFile(name, format!("EVTX: {}", chain(&e))), sink);
+            }
+        };
+        let settings = Arc::new(
+            ParserSettings::new()
+                .num_threads(1)
+                .indent(false)
+                .separate_json_attributes(false),
+        );
+        let source = Arc::clone(walk.source());
+        let mut pending: Option<Range<u64>> = None;
+        for step in walk {
+            match step {
+                Step::Read(n) => match &mut pending {
+                    Some(r) if r.end == n && r.end - r.start < CHUNKS_PER_JOB => r.end += 1,
+                    _ => {
+                        if let Some(r) = pending.replace(n..n + 1) {
+                            self.submit(Work::Read(Arc::clone(&source), r), &name, &settings, sink);
+                        }
+                    }
+                },
+                Step::Ready(data) => {
+                    if let Some(r) = pending.take() {
+                        self.submit(Work::Read(Arc::clone(&source), r), &name, &settings, sink);
+                    }
+                    self.submit(Work::Ready(data), &name, &settings, sink);
+                }
+            }
+        }
+        if let Some(r) = pending {
+            self.submit(Work::Read(source, r), &name, &settings, sink);
         }
     }
 
-    fn read<R: Read + Seek>(&mut self, parser: EvtxParser<R>, name: Arc<str>, sink: &mut Sink) {
-        let settings = ParserSettings::new()
-            .num_threads(1)
-            .indent(false)
-            .separate_json_attributes(false);
-        let parser = parser.with_configuration(settings.clone());
-        let settings = Arc::new(settings);
-        for chunk in parser.into_chunks() {
-            let job = Job {
-                seq: self.next_seq,
-                name: name.clone(),
-                chunk,
-                settings: Arc::clone(&settings),
-            };
-            self.next_seq += 1;
-            if self.pool.is_none() {
-                let batch = run(job, self.map);
-                self.next_out += 1;
-                deliver(batch, sink, self.emit);
-                continue;
-            }
-            while self
-                .pool
-                .as_ref()
-                .is_some_and(|p| p.in_flight >= p.max_in_flight)
-            {
-                self.receive(sink);
-            }
-            let Some(pool) = &mut self.pool else { return };
-            if pool.jobs.send(job).is_err() {
-                // The workers are gone (they only leave on a closed channel):
-                // nothing more can be read.
-                return;
-            }
-            pool.in_flight += 1;
+    /// Hands `chunk` to a worker (or maps it here, without workers).
+    fn submit(
+        &mut self,
+        chunk: Work,
+        name: &Arc<str>,
+        settings: &Arc<ParserSettings>,
+        sink: &mut Sink,
+    ) {
+        let job = Job {
+            seq: self.next_seq,
+            name: name.clone(),
+            chunk,
+            settings: Arc::clone(settings),
+        };
+        self.next_seq += 1;
+        if self.pool.is_none() {
+            let batch = run(job, self.map, &mut self.buf);
+            self.next_out += 1;
+            deliver(batch, sink, self.emit);
+            return;
         }
+        while self
+            .pool
+            .as_ref()
+            .is_some_and(|p| p.in_flight >= p.max_in_flight)
+        {
+            self.receive(sink);
+        }
+        let Some(pool) = &mut self.pool else { return };
+        if pool.jobs.send(job).is_err() {
+            // The workers are gone (they only leave on a closed channel):
+            // nothing more can be read.
+            return;
+        }
+        pool.in_flight += 1;
     }
 
     /// A batch that is ready now, delivered after those before it.
@@ -325,40 +377,64 @@ fn deliver<T>(batch: Batch<T>, sink: &mut Sink, emit: &mut dyn FnMut(&mut Sink, 
     }
 }
 
-/// Parses and maps one chunk.
-fn run<T>(job: Job, map: Maps<'_, T>) -> Batch<T> {
+/// Reads (into `buf`, which it gets back), parses and maps one chunk.
+fn run<T>(job: Job, map: Maps<'_, T>, buf: &mut Vec<u8>) -> Batch<T> {
     let Job {
         name,
         chunk,
         settings,
         ..
     } = job;
-    let mut data = match chunk {
-        Ok(data) => data,
-        Err(e) => return Batch::Records(name, vec![Err(e)]),
-    };
+    let mut items = Vec::new();
+    match chunk {
+        Work::Ready(mut data) => map_chunk(&mut data, &name, &settings, map, &mut items),
+        Work::Read(source, numbers) => {
+            for n in numbers {
+                match evtx_chunks::read_chunk(&source, n, buf) {
+                    Ok(Some(mut data)) => {
+                        map_chunk(&mut data, &name, &settings, map, &mut items);
+                        *buf = std::mem::take(&mut data.data);
+                    }
+                    Ok(None) => {}
+                    Err(e) => items.push(Err(e)),
+                }
+            }
+        }
+    }
+    Batch::Records(name, items)
+}
+
+/// What a job gives, record by record (or a failed chunk).
+type Items<T> = Vec<Result<Outcome<T>, EvtxError>>;
+
+/// Parses and maps the records of one chunk, onto `items`.
+fn map_chunk<T>(
+    data: &mut EvtxChunkData,
+    name: &Arc<str>,
+    settings: &Arc<ParserSettings>,
+    map: Maps<'_, T>,
+    items: &mut Items<T>,
+) {
     let number = data.number.unwrap_or(0);
-    let mut chunk = match data.parse(settings) {
+    let mut chunk = match data.parse(Arc::clone(settings)) {
         Ok(chunk) => chunk,
         Err(e) => {
-            let e = EvtxError::FailedToParseChunk {
+            items.push(Err(EvtxError::FailedToParseChunk {
                 chunk_id: number,
                 source: Box::new(e),
-            };
-            return Batch::Records(name, vec![Err(e)]);
+            }));
+            return;
         }
     };
     let mut plans = Plans::default();
-    let mut items = Vec::new();
     for record in chunk.iter() {
         let recovered = record.as_ref().is_ok_and(|r| r.recovered);
-        let out = record.and_then(|r| read(r, &name, &mut plans, map));
+        let out = record.and_then(|r| read(r, name, &mut plans, map));
         // Carved hits that fail to render are noise, like ones that fail to build.
         if !recovered || out.is_ok() {
             items.push(out);
         }
     }
-    Batch::Records(name, items)
 }
 
 /// Reads one record, and hands its event to `map`.
@@ -431,7 +507,8 @@ fn chain(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
+    use evtx::EvtxParser;
+    use std::path::{Path, PathBuf};
 
     fn evtx_files(dir: &Path, out: &mut Vec<PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else {

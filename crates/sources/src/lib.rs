@@ -18,6 +18,7 @@ mod community_id;
 mod csv_input;
 pub mod defender;
 mod doc;
+mod evtx_chunks;
 mod evtx_input;
 mod evtx_walk;
 mod json;
@@ -35,7 +36,7 @@ pub use parallel::{LineFilter, QuickParse};
 pub use doc::RecordDoc;
 use harrier_event::{Collected, Event, FieldIndex, FlatDoc, Locator, Origin};
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -540,28 +541,24 @@ fn read_file<T>(path: &Path, sink: &mut Sink, evtx: &mut evtx_input::Pipeline<'_
             return;
         }
     };
-    let mut reader = BufReader::with_capacity(1 << 16, file);
-    let prefix = match peek(&mut reader) {
-        Ok(p) => p,
-        Err(e) => {
-            evtx.drain(sink);
-            sink.fail_file(&name, Locator::Line(0), format!("cannot read: {e}"));
-            return;
-        }
-    };
+    // The first bytes: an EVTX file is then read at the offsets of its
+    // chunks, anything else as a stream that starts with them.
+    let mut prefix = Vec::with_capacity(PEEK);
+    if let Err(e) = (&file).take(PEEK as u64).read_to_end(&mut prefix) {
+        evtx.drain(sink);
+        sink.fail_file(&name, Locator::Line(0), format!("cannot read: {e}"));
+        return;
+    }
     if detect(&prefix) == Format::Evtx {
-        // Plain EVTX files are read in place, chunk by chunk.
-        drop(reader);
-        evtx.read_path(path, name, sink);
+        evtx.read_file(file, name, sink);
         return;
     }
     evtx.drain(sink);
-    read_stream(Box::new(reader), name, sink);
-}
-
-/// Reads up to `PEEK` bytes without consuming them.
-fn peek(reader: &mut BufReader<File>) -> io::Result<Vec<u8>> {
-    Ok(reader.fill_buf()?.to_vec())
+    read_stream(
+        Box::new(io::Cursor::new(prefix).chain(BufReader::with_capacity(1 << 16, file))),
+        name,
+        sink,
+    );
 }
 
 /// Reads a stream of unknown format: detects it, decompresses it, and

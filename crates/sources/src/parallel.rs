@@ -67,7 +67,8 @@ pub(crate) fn is_ndjson(path: &Path) -> bool {
         return false;
     };
     let mut buf = Vec::new();
-    let mut chunk = vec![0u8; 1 << 16];
+    // Small first: most files that are not NDJSON tell so in their first bytes.
+    let mut chunk = vec![0u8; 4096];
     loop {
         let n = match f.read(&mut chunk) {
             Ok(0) | Err(_) => return false,
@@ -86,6 +87,9 @@ pub(crate) fn is_ndjson(path: &Path) -> bool {
         }
         if buf.len() > 64 << 20 {
             return false;
+        }
+        if chunk.len() < 1 << 16 {
+            chunk.resize(1 << 16, 0);
         }
     }
 }
