@@ -172,6 +172,25 @@ impl Doc {
         self.entry(parent, key, || Cow::Borrowed(key), Some(v));
     }
 
+    /// Sets `key` under object `parent` to an object of `entries`, whose
+    /// keys are distinct (as [`Doc::set`] of that object, without building
+    /// a map: most documents are never turned into one).
+    pub(crate) fn set_object(
+        &mut self,
+        parent: Id,
+        key: &'static str,
+        entries: Vec<(String, Value)>,
+    ) {
+        // A leaf first, which drops any children; then an empty object.
+        let id = self.entry(parent, key, || Cow::Borrowed(key), Some(Value::Null));
+        self.node_mut(id).leaf = None;
+        for (k, v) in entries {
+            debug_assert!(self.find(id, &k).is_none(), "{k} twice");
+            let child = self.new_node(Cow::Owned(k), Some(v));
+            self.append(id, child);
+        }
+    }
+
     /// Adds field `key` to object `parent`, which must not have it yet (as
     /// [`Doc::set`], without looking).
     pub(crate) fn push(&mut self, parent: Id, key: &'static str, v: Value) {
@@ -408,12 +427,19 @@ mod tests {
         d.put("event", json!("replaced by the link, in place"));
         d.put_owned(ROOT, "c.dyn.key", json!(5));
         d.set(ROOT, "b", json!({"whole": true})); // an object replaced by a field
+        d.put("o.old.x", json!(6));
+        let entries = vec![
+            ("k".to_owned(), json!(7)),
+            ("j".to_owned(), json!({"n": 8})),
+        ];
+        d.set_object(ROOT, "o", entries); // an object replaced whole, in place
         d.link(ROOT, ev);
         assert_eq!(d.get_str("event.kind"), Some("event"));
         assert!(d.has("c.dyn"));
         assert!(!d.has("c.none"));
+        assert!(!d.has("o.old") && d.get("o.k") == Some(&json!(7)));
         let got = serde_json::to_string(&d.into_map()).ok();
-        let want = r#"{"b":{"whole":true},"a":{"inner":4},"event":{"kind":"event"},"c":{"dyn":{"key":5}}}"#;
+        let want = r#"{"b":{"whole":true},"a":{"inner":4},"event":{"kind":"event"},"c":{"dyn":{"key":5}},"o":{"k":7,"j":{"n":8}}}"#;
         assert_eq!(got.as_deref(), Some(want));
     }
 }

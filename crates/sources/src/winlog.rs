@@ -199,11 +199,7 @@ pub(crate) fn build_doc(fields: Fields, file: &str, header: Option<Header>) -> (
         crate::sysmon::map(&mut d, ev, &mut event_data, &sys);
     }
     if !event_data.is_empty() {
-        let mut map = Map::with_capacity(event_data.len());
-        for (k, v) in event_data {
-            map.insert(k, v);
-        }
-        d.set(wl, "event_data", Value::Object(map));
+        d.set_object(wl, "event_data", event_data);
     }
     d.link(ROOT, ev);
     d.link(ROOT, wl);
