@@ -266,8 +266,13 @@ struct Prefilter {
     literal_fields: Vec<FieldPath>,
     /// Wildcard clauses ([`literal::Lit::Has`]), searched per field.
     fragments: Vec<Option<Fragments>>,
-    /// (field position, lower-case value) → (entry, bit of the clause it meets).
-    literal_index: ahash::AHashMap<(usize, String), Lights>,
+    /// (field position, lower-case value) → the clauses it meets.
+    literal_index: ahash::AHashMap<(usize, String), Lit>,
+    /// Per entry: (clause bits, common value) pairs: the clauses a common
+    /// value meets without marking them (see [`Prefilter::split_common`]).
+    entry_common: Vec<Vec<(u8, u32)>>,
+    /// How many values are common.
+    commons: usize,
     /// Every field the step filters and the clauses read: each event is
     /// flattened over these once.
     fields: FieldIndex,
@@ -292,6 +297,100 @@ struct Counter(std::sync::atomic::AtomicU64);
 /// The clauses a value meets: (entry, bit of the clause) pairs.
 type Lights = Vec<(u32, u8)>;
 
+/// A value (or fragment) met by more (entry, clause) pairs than this is
+/// common: see [`Prefilter::split_common`].
+const COMMON_VALUE: usize = 32;
+
+/// Not a common value.
+const NOT_COMMON: u32 = u32::MAX;
+
+/// What meeting a value does.
+#[derive(Debug, Default)]
+struct Lit {
+    /// The (entry, clause bits) pairs to mark.
+    marks: Lights,
+    /// Its number among the common values, or [`NOT_COMMON`].
+    common: u32,
+}
+
+impl Prefilter {
+    /// Turns the (entry, clause) pairs of each value into [`Lit`]s, marking
+    /// fewer of them.
+    ///
+    /// Every event of a category meets `event.category == "process"`, and
+    /// most meet `event.type == "start"`: such a value meets a clause of
+    /// hundreds of entries, and marking them all was the largest cost of
+    /// matching an event against the whole Elastic rule set. A common value
+    /// (met by more than [`COMMON_VALUE`] pairs) is only noted as met, in a
+    /// bit per event; an entry that some other value marks looks at the
+    /// common values of its clauses (`entry_common`) when it is checked.
+    /// An entry is marked by at least one clause: one none of whose values
+    /// is common, or else the clause whose values meet the fewest pairs,
+    /// whose common values mark it too. So an entry is ready for exactly the
+    /// events it was ready for when every value marked it.
+    fn split_common(
+        &mut self,
+        exact: ahash::AHashMap<(usize, String), Lights>,
+        fragments: std::collections::BTreeMap<(usize, String), Lights>,
+    ) -> std::collections::BTreeMap<(usize, String), Lit> {
+        let n = self.entries.len();
+        // per entry and clause bit: the most pairs one of its values meets,
+        // and whether one of its values is common
+        let mut weight = vec![[0usize; 8]; n];
+        let mut has_common = vec![0u8; n];
+        for hits in exact.values().chain(fragments.values()) {
+            let common = hits.len() > COMMON_VALUE;
+            for &(entry, bits) in hits {
+                let e = entry as usize;
+                for (b, w) in weight[e].iter_mut().enumerate() {
+                    if bits & (1 << b) != 0 {
+                        *w = (*w).max(hits.len());
+                    }
+                }
+                if common {
+                    has_common[e] |= bits;
+                }
+            }
+        }
+        // per entry: the clause bit its common values must mark (0: none)
+        let forced: Vec<u8> = self
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(e, en)| {
+                let bits = (0..8u8).filter(|b| en.full & (1 << b) != 0);
+                if bits.clone().any(|b| has_common[e] & (1 << b) == 0) {
+                    return 0;
+                }
+                bits.min_by_key(|&b| weight[e][usize::from(b)])
+                    .map_or(0, |b| 1 << b)
+            })
+            .collect();
+        self.entry_common = vec![Vec::new(); n];
+        let mut split = |hits: Lights| -> Lit {
+            if hits.len() <= COMMON_VALUE {
+                return Lit {
+                    marks: hits,
+                    common: NOT_COMMON,
+                };
+            }
+            let k = self.commons as u32;
+            self.commons += 1;
+            let mut marks = Vec::new();
+            for (entry, bits) in hits {
+                self.entry_common[entry as usize].push((bits, k));
+                let m = bits & forced[entry as usize];
+                if m != 0 {
+                    marks.push((entry, m));
+                }
+            }
+            Lit { marks, common: k }
+        };
+        self.literal_index = exact.into_iter().map(|(k, h)| (k, split(h))).collect();
+        fragments.into_iter().map(|(k, h)| (k, split(h))).collect()
+    }
+}
+
 /// The wildcard fragments clauses ask of one field, searched for in the
 /// field's folded values in one pass.
 #[derive(Debug)]
@@ -300,8 +399,8 @@ struct Fragments {
     /// thousands of short patterns): then every clause is lit, so nothing
     /// is missed.
     automaton: Option<aho_corasick::AhoCorasick>,
-    /// Per pattern of the automaton: the (entry, clause bit) pairs it lights.
-    hits: Vec<Lights>,
+    /// Per pattern of the automaton: the clauses it meets.
+    hits: Vec<Lit>,
 }
 
 impl Fragments {
@@ -309,9 +408,9 @@ impl Fragments {
     /// (field position, fragment) → (entry, bit) pairs.
     fn new(
         fields: usize,
-        all: std::collections::BTreeMap<(usize, String), Lights>,
+        all: std::collections::BTreeMap<(usize, String), Lit>,
     ) -> Vec<Option<Fragments>> {
-        let mut per_field: Vec<(Vec<String>, Vec<Lights>)> =
+        let mut per_field: Vec<(Vec<String>, Vec<Lit>)> =
             (0..fields).map(|_| Default::default()).collect();
         for ((fpos, frag), hits) in all {
             per_field[fpos].0.push(frag);
@@ -333,23 +432,21 @@ impl Fragments {
             .collect()
     }
 
-    /// Calls `light` with every (entry, bit) a fragment found in `folded`
-    /// names.
-    fn each_hit(&self, folded: &str, light: &mut impl FnMut(u32, u8)) {
+    /// Calls `light` with what each fragment found in `folded` meets.
+    fn each_hit(&self, folded: &str, light: &mut impl FnMut(&Lit)) {
         let Some(automaton) = &self.automaton else {
             return self.each(light);
         };
         for m in automaton.find_overlapping_iter(folded) {
-            for &(entry, bit) in &self.hits[m.pattern().as_usize()] {
-                light(entry, bit);
-            }
+            light(&self.hits[m.pattern().as_usize()]);
         }
     }
 
-    /// Calls `light` with every (entry, bit): for values that are not text.
-    fn each(&self, light: &mut impl FnMut(u32, u8)) {
-        for &(entry, bit) in self.hits.iter().flatten() {
-            light(entry, bit);
+    /// Calls `light` with what every fragment meets: for values that are
+    /// not text.
+    fn each(&self, light: &mut impl FnMut(&Lit)) {
+        for lit in &self.hits {
+            light(lit);
         }
     }
 }
@@ -374,6 +471,8 @@ struct Scratch {
     key: String,
     /// A non-ASCII value folded for the fragment search.
     folded: String,
+    /// A bit per common value: met by the event (all zero between calls).
+    common: Vec<u64>,
 }
 
 thread_local! {
@@ -507,6 +606,7 @@ impl Engine {
         }
         let mut prefilter = Prefilter::default();
         let mut fragments: std::collections::BTreeMap<(usize, String), Lights> = Default::default();
+        let mut exact: ahash::AHashMap<(usize, String), Lights> = Default::default();
         for (r, cr) in compiled.iter().enumerate() {
             let cat_field = cr
                 .rule
@@ -541,10 +641,7 @@ impl Engine {
                         };
                         for v in vals {
                             let hits = match v {
-                                literal::Lit::Is(v) => prefilter
-                                    .literal_index
-                                    .entry((fpos, v.clone()))
-                                    .or_default(),
+                                literal::Lit::Is(v) => exact.entry((fpos, v.clone())).or_default(),
                                 literal::Lit::Has(frag) => {
                                     fragments.entry((fpos, frag.clone())).or_default()
                                 }
@@ -572,6 +669,7 @@ impl Engine {
             read.extend(&cr.time.fallback);
             read.extend(&cr.tiebreaker);
         }
+        let fragments = prefilter.split_common(exact, fragments);
         prefilter.fragments = Fragments::new(prefilter.literal_fields.len(), fragments);
         prefilter.fields = FieldIndex::new(
             read.iter()
@@ -846,16 +944,27 @@ impl Engine {
                 ready,
                 key,
                 folded,
+                common,
             } = &mut *scratch;
             if masks.len() < p.entries.len() {
                 masks.resize(p.entries.len(), 0);
             }
-            fn mark(masks: &mut [u8], touched: &mut Vec<u32>, entry: u32, bit: u8) {
-                let m = &mut masks[entry as usize];
-                if *m == 0 {
-                    touched.push(entry);
+            let words = p.commons.div_ceil(64);
+            if common.len() < words {
+                common.resize(words, 0);
+            }
+            fn mark(masks: &mut [u8], touched: &mut Vec<u32>, common: &mut [u64], lit: &Lit) {
+                for &(entry, bits) in &lit.marks {
+                    let m = &mut masks[entry as usize];
+                    if *m == 0 {
+                        touched.push(entry);
+                    }
+                    *m |= bits;
                 }
-                *m |= bit;
+                if lit.common != NOT_COMMON {
+                    let k = lit.common as usize;
+                    common[k / 64] |= 1 << (k % 64);
+                }
             }
             // light up the clauses the event's values meet
             let mut light = |fi: usize, v: &Value| {
@@ -876,14 +985,12 @@ impl Engine {
                 }
                 // the lookup key owns its string; reuse one allocation per probe
                 let probe = (fi, std::mem::take(key));
-                if let Some(hits) = p.literal_index.get(&probe) {
-                    for &(entry, bit) in hits {
-                        mark(masks, touched, entry, bit);
-                    }
+                if let Some(lit) = p.literal_index.get(&probe) {
+                    mark(masks, touched, common, lit);
                 }
                 *key = probe.1;
                 if let Some(Some(fr)) = p.fragments.get(fi) {
-                    let mut lit = |entry, bit| mark(masks, touched, entry, bit);
+                    let mut lit = |l: &Lit| mark(masks, touched, common, l);
                     match v {
                         // `key` is the lower-cased value, which is the fold for ASCII
                         Value::String(s) if s.is_ascii() => fr.each_hit(key, &mut lit),
@@ -909,12 +1016,19 @@ impl Engine {
             }
             // reset the masks before evaluating anything, so they are all zero again
             for &entry in touched.iter() {
-                let m = std::mem::take(&mut masks[entry as usize]);
+                let mut m = std::mem::take(&mut masks[entry as usize]);
+                for &(bits, k) in &p.entry_common[entry as usize] {
+                    let k = k as usize;
+                    if common[k / 64] & (1 << (k % 64)) != 0 {
+                        m |= bits;
+                    }
+                }
                 if m == p.entries[entry as usize].full {
                     ready.push(entry);
                 }
             }
             touched.clear();
+            common[..words].fill(0);
             for &entry in ready.iter() {
                 let en = p.entries[entry as usize];
                 if !out[start..].contains(&en.rule) && holds(en.rule, en.filter) {
