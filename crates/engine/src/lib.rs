@@ -782,7 +782,9 @@ impl Engine {
         let index_ok = self.index_ok(&e.index);
         // every look-up reads this one walk of the document
         let doc = FlatView::new(&self.prefilter.fields, &e.source);
-        self.match_doc(&index_ok, &doc, out);
+        let mut held = Vec::new();
+        self.match_doc(&index_ok, &doc, &mut held);
+        out.extend(held.iter().map(|&(r, _)| r));
     }
 
     /// What one event means to each rule that can use it, computed where the
@@ -860,7 +862,7 @@ impl Engine {
         let mut needed = false;
         // most rules read the same time field: parse each field's time once
         let mut times: Vec<((u32, u32), Option<i128>)> = Vec::new();
-        for r in rules {
+        for (r, held) in rules {
             let cr = &self.rules[r as usize];
             out.candidates += 1;
             let tkey = cr.time.key();
@@ -887,18 +889,16 @@ impl Engine {
                 continue;
             }
             let is_event = matches!(cr.plan.kind, PlanKind::Event(_));
-            let mut mask = 0u64;
+            // the filters that hold, as `match_doc` found them (for an event
+            // rule, its one filter)
+            let mask = held;
             let mut keys = Vec::new();
-            if is_event {
-                mask = 1;
-            } else {
-                for (fi, (f, key_exprs)) in cr.filters().enumerate().take(64) {
-                    if !harrier_eql::eval::matches(f, doc) {
-                        continue;
-                    }
-                    mask |= 1 << fi;
-                    for t in exec::key_tuples(key_exprs, doc) {
-                        keys.push((fi as u8, t));
+            if !is_event {
+                for (fi, (_, key_exprs)) in cr.filters().enumerate().take(64) {
+                    if mask & (1 << fi) != 0 {
+                        for t in exec::key_tuples(key_exprs, doc) {
+                            keys.push((fi as u8, t));
+                        }
                     }
                 }
             }
@@ -918,7 +918,10 @@ impl Engine {
         Some((out, needed))
     }
 
-    fn match_doc<D: SlotValues>(&self, index_ok: &[bool], doc: &D, out: &mut Vec<u32>) {
+    /// The rules whose filters `doc` meets, each with the filters it meets
+    /// (a bit per filter), in rule order. Every filter that can hold is
+    /// evaluated: one whose clauses the event does not all meet cannot.
+    fn match_doc<D: SlotValues>(&self, index_ok: &[bool], doc: &D, out: &mut Vec<(u32, u64)>) {
         let start = out.len();
         let p = &self.prefilter;
         let evaluated = std::cell::Cell::new(0u64);
@@ -932,8 +935,8 @@ impl Engine {
                     })
         };
         for &(r, f) in &p.unindexed {
-            if !out[start..].contains(&r) && holds(r, f) {
-                out.push(r);
+            if holds(r, f) {
+                out.push((r, 1u64.checked_shl(u32::from(f)).unwrap_or(0)));
             }
         }
         SCRATCH.with(|cell| {
@@ -1031,8 +1034,8 @@ impl Engine {
             common[..words].fill(0);
             for &entry in ready.iter() {
                 let en = p.entries[entry as usize];
-                if !out[start..].contains(&en.rule) && holds(en.rule, en.filter) {
-                    out.push(en.rule);
+                if holds(en.rule, en.filter) {
+                    out.push((en.rule, 1u64.checked_shl(u32::from(en.filter)).unwrap_or(0)));
                 }
             }
             ready.clear();
@@ -1043,10 +1046,12 @@ impl Engine {
                 .0
                 .fetch_add(evaluated.get(), std::sync::atomic::Ordering::Relaxed);
         }
-        out[start..].sort_unstable();
+        out[start..].sort_unstable_by_key(|&(r, _)| r);
         let mut i = start;
         for j in start..out.len() {
-            if i == start || out[j] != out[i - 1] {
+            if i > start && out[j].0 == out[i - 1].0 {
+                out[i - 1].1 |= out[j].1;
+            } else {
                 out[i] = out[j];
                 i += 1;
             }
