@@ -223,22 +223,7 @@ fn verbose(detail: std::fmt::Arguments<'_>) {
     }
 }
 
-/// Transparent huge pages off, as `harrier` turns them off for itself
-/// (`crates/cli/src/main.rs`): with them on, each fresh mimalloc arena page
-/// is a 2 MB page the kernel zeroes, which `harrier` never pays.
-#[cfg(target_os = "linux")]
-fn no_huge_pages() {
-    // SAFETY: PR_SET_THP_DISABLE takes no pointers; it only sets a flag of this process.
-    unsafe {
-        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn no_huge_pages() {}
-
 fn main() {
-    no_huge_pages();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(mode), Some(repeat)) = (
         args.first(),

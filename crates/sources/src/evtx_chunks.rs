@@ -233,20 +233,8 @@ pub(crate) fn read_chunk(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::{Path, PathBuf};
-
-    fn evtx_files(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for p in entries.filter_map(|e| e.ok().map(|e| e.path())) {
-            if p.is_dir() {
-                evtx_files(&p, out);
-            } else if p.extension().is_some_and(|e| e == "evtx") {
-                out.push(p);
-            }
-        }
-    }
+    use crate::evtx_input::tests::evtx_files;
+    use std::path::Path;
 
     /// What a walk gives, chunk by chunk: the chunk's number and first
     /// record id, or the error's text.

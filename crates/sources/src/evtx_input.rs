@@ -505,12 +505,13 @@ fn chain(e: &dyn std::error::Error) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use evtx::EvtxParser;
     use std::path::{Path, PathBuf};
 
-    fn evtx_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    /// The EVTX files under `dir`, in path order.
+    pub(crate) fn evtx_files(dir: &Path, out: &mut Vec<PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
         };
