@@ -85,13 +85,30 @@ const NONE: u16 = u16::MAX;
 pub(crate) struct Node {
     children: AHashMap<Box<str>, Node>,
     pub(crate) slot: Option<u16>,
+    /// One bit of 64, spread over the tree's nodes: a reader meeting keys
+    /// of one object can tell most keys it has not met yet by their bits
+    /// alone (see `flatdoc::begin_key`).
+    pub(crate) bit: u64,
 }
 
 impl Node {
+    /// Gives this node and those under it their bits, in turn.
+    fn number(&mut self, next: &mut u32) {
+        self.bit = 1 << (*next % 64);
+        *next += 1;
+        for child in self.children.values_mut() {
+            child.number(next);
+        }
+    }
+
     /// Follows a key, which may itself contain dots, from this node.
     pub(crate) fn step(&self, key: &str) -> Option<&Node> {
+        // a child's name has no dot: most keys are found or not on the first look
+        if let Some(n) = self.children.get(key) {
+            return Some(n);
+        }
         if !key.contains('.') {
-            return self.children.get(key);
+            return None;
         }
         let mut node = self;
         for seg in key.split('.') {
@@ -131,6 +148,8 @@ impl FieldIndex {
             }
             index.slot_of_id[id] = slot;
         }
+        let mut next = 0;
+        index.root.number(&mut next);
         index
     }
 

@@ -166,6 +166,8 @@ impl Scanner<'_> {
     fn flat_object(&mut self, node: &Node, depth: u32, out: &mut Out, top: bool) -> Res<()> {
         self.open(depth)?;
         let base = out.frames.len();
+        // the bits of the named keys met so far in this object
+        let mut met = 0u64;
         if self.first_entry()? {
             loop {
                 let k = self.key()?;
@@ -178,7 +180,8 @@ impl Scanner<'_> {
                 };
                 let from = self.i;
                 if let Some(n) = next {
-                    let start = begin_key(out, base, n);
+                    let start = begin_key(out, base, n, met);
+                    met |= n.bit;
                     self.flat_value(n, depth + 1, out)?;
                     end_key(out, n, start);
                 } else {
@@ -228,8 +231,13 @@ impl Scanner<'_> {
 /// Before a key's value is scanned: forgets what an earlier occurrence of
 /// the same key in this object (frames from `base`) kept. Equal keys step to
 /// the same node, and different keys to different nodes. Returns where the
-/// key's values start.
-fn begin_key(out: &mut Out, base: usize, node: &Node) -> usize {
+/// key's values start. `met` has the bits of the nodes of the keys met so
+/// far in this object: a node whose bit is not there has no frame yet, and
+/// the frames need no search (they are as many as the object's named keys).
+fn begin_key(out: &mut Out, base: usize, node: &Node, met: u64) -> usize {
+    if met & node.bit == 0 {
+        return out.entries.len();
+    }
     let node = node as *const Node;
     if let Some(pos) = out.frames[base..].iter().position(|f| f.node == node) {
         let Frame { start, end, .. } = out.frames.remove(base + pos);
