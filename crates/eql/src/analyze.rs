@@ -568,10 +568,23 @@ impl<'s> Analyzer<'s> {
             }
             cargs.push(c);
         }
+        let nets = match func {
+            Func::CidrMatch => cargs
+                .get(1..)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|c| match c {
+                    CExpr::Lit(Val::Str(s)) => eval::parse_cidr(s),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
         Ok(CExpr::Call {
             func,
             insensitive,
             args: cargs,
+            nets,
         })
     }
 }

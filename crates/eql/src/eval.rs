@@ -95,6 +95,7 @@ pub fn matches(c: &CExpr, doc: &Doc<'_>) -> bool {
             func: func @ (Func::StartsWith | Func::EndsWith | Func::StringContains),
             insensitive,
             args,
+            ..
         } if !is_script(c) => {
             let (CExpr::Field(f), CExpr::Lit(Val::Str(p))) = (&args[0], &args[1]) else {
                 return false;
@@ -107,18 +108,12 @@ pub fn matches(c: &CExpr, doc: &Doc<'_>) -> bool {
         CExpr::Call {
             func: Func::CidrMatch,
             args,
+            nets,
             ..
         } if !is_script(c) => {
             let CExpr::Field(f) = &args[0] else {
                 return false;
             };
-            let nets: Vec<(IpAddr, u8)> = args[1..]
-                .iter()
-                .filter_map(|a| match a {
-                    CExpr::Lit(Val::Str(s)) => parse_cidr(s),
-                    _ => None,
-                })
-                .collect();
             any_value(f, doc, &mut |v| {
                 let ip = match &v {
                     Val::Ip(ip) => Some(*ip),
@@ -475,6 +470,7 @@ fn eval_in<'a>(c: &'a CExpr, doc: &'a Doc<'a>, env: Env<'_>) -> Val<'a> {
             func,
             insensitive,
             args,
+            ..
         } => call(*func, *insensitive, args, doc, env),
     }
 }

@@ -126,6 +126,10 @@ pub enum CExpr {
         func: Func,
         insensitive: bool,
         args: Vec<CExpr>,
+        /// For `cidrMatch`: the ranges of its constant arguments (the
+        /// analyzer requires them to be constants), parsed once here rather
+        /// than for every event; empty for other functions.
+        nets: Vec<(std::net::IpAddr, u8)>,
     },
 }
 
