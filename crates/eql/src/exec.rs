@@ -302,15 +302,24 @@ struct Partial {
 /// All key tuples of a document for a stage's keys (the Cartesian product
 /// of multi-valued keys; none when a required key is missing).
 pub fn key_tuples(keys: &[crate::plan::KeyExpr], doc: &Doc<'_>) -> Vec<Vec<KeyVal>> {
-    let mut tuples: Vec<Vec<KeyVal>> = vec![Vec::new()];
+    let mut values = Vec::with_capacity(keys.len());
     for k in keys {
         let vals = key_values(&k.expr, k.optional, doc);
         if vals.is_empty() {
             return Vec::new();
         }
+        values.push(vals);
+    }
+    // most events have one value per key: their one tuple takes the values
+    if values.iter().all(|v| v.len() == 1) {
+        return vec![values.into_iter().flatten().collect()];
+    }
+    // the first key's values vary slowest
+    let mut tuples: Vec<Vec<KeyVal>> = vec![Vec::with_capacity(keys.len())];
+    for vals in &values {
         let mut next = Vec::with_capacity(tuples.len() * vals.len());
         for t in &tuples {
-            for v in &vals {
+            for v in vals {
                 let mut t2 = t.clone();
                 t2.push(v.clone());
                 next.push(t2);
@@ -618,6 +627,59 @@ mod tests {
             max_samples_per_key: 1,
         };
         run(&plan, &order, &events(docs), &limits)
+    }
+
+    /// Join keys of a document: one tuple of single values, the Cartesian
+    /// product of multi-valued keys (the first key's values varying
+    /// slowest), none when a required key is missing, null for a missing
+    /// optional key.
+    #[test]
+    fn key_tuples_of_single_and_multi_valued_keys() {
+        use crate::schema::DataType;
+        let key = |name: &str, ty: DataType, optional: bool| crate::plan::KeyExpr {
+            expr: crate::expr::CExpr::Field(FieldAccess {
+                name: name.to_owned(),
+                path: harrier_event::FieldPath::new(name),
+                ty,
+                null_value: None,
+                format: None,
+            }),
+            optional,
+        };
+        let keys = [
+            key("user.name", DataType::Keyword, false),
+            key("host.name", DataType::Keyword, false),
+            key("process.pid", DataType::Long, false),
+        ];
+        let s = |t: &str| KeyVal::Str(t.into());
+        let doc = json!({"user": {"name": ["a", "b"]}, "host": {"name": "h"}, "process": {"pid": [1, 2]}});
+        let doc = doc.as_object().cloned().unwrap_or_default();
+        assert_eq!(
+            key_tuples(&keys, &doc),
+            vec![
+                vec![s("a"), s("h"), KeyVal::Long(1)],
+                vec![s("a"), s("h"), KeyVal::Long(2)],
+                vec![s("b"), s("h"), KeyVal::Long(1)],
+                vec![s("b"), s("h"), KeyVal::Long(2)],
+            ]
+        );
+        let doc = json!({"user": {"name": "a"}, "host": {"name": "h"}, "process": {"pid": 7}});
+        let doc = doc.as_object().cloned().unwrap_or_default();
+        assert_eq!(
+            key_tuples(&keys, &doc),
+            vec![vec![s("a"), s("h"), KeyVal::Long(7)]]
+        );
+        let doc = json!({"user": {"name": "a"}, "process": {"pid": 7}});
+        let doc = doc.as_object().cloned().unwrap_or_default();
+        assert!(key_tuples(&keys, &doc).is_empty());
+        let optional = [
+            key("user.name", DataType::Keyword, false),
+            key("host.name", DataType::Keyword, true),
+        ];
+        assert_eq!(
+            key_tuples(&optional, &doc),
+            vec![vec![s("a"), KeyVal::Null]]
+        );
     }
 
     // Elasticsearch measures `maxspan` in nanoseconds on a `date_nanos`
