@@ -247,9 +247,43 @@ impl Params {
         serde_json::from_str(&self.0).unwrap_or_default()
     }
 
-    /// One parameter.
+    /// One parameter. Only its value is built: the others are scanned
+    /// past (the text holds the note and the query, many kilobytes).
     pub fn get(&self, key: &str) -> Option<Value> {
-        self.map().remove(key)
+        let mut de = serde_json::Deserializer::from_str(&self.0);
+        serde::de::DeserializeSeed::deserialize(OneKey(key), &mut de).unwrap_or_default()
+    }
+}
+
+/// Reads one key's value out of a JSON object (the last, if repeated, as a
+/// map keeps it), skipping the other values without building them.
+struct OneKey<'k>(&'k str);
+
+impl<'de> serde::de::DeserializeSeed<'de> for OneKey<'_> {
+    type Value = Option<Value>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Option<Value>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for OneKey<'_> {
+    type Value = Option<Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Option<Value>, A::Error> {
+        let mut found = None;
+        while let Some(k) = m.next_key::<std::borrow::Cow<'de, str>>()? {
+            if k == self.0 {
+                found = Some(m.next_value::<Value>()?);
+            } else {
+                m.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(found)
     }
 }
 
@@ -350,5 +384,35 @@ impl fmt::Display for RuleSetSummary {
             write!(f, " ({})", parts.join(", "))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// `Params::get` gives what the whole map gives for every key (nested
+    /// values, escaped keys and text included), and nothing for a key the
+    /// parameters do not have.
+    #[test]
+    fn one_parameter_is_the_maps() {
+        let map = json!({
+            "meta": {"from": "1m", "kibana_siem_app_url": "https://x"},
+            "note": "## Triage\n\"quoted\" \\ text",
+            "threat": [{"framework": "MITRE ATT&CK", "tactic": {"id": "TA0002"}}],
+            "risk_score": 47,
+            "we\"ird": true,
+            "max_signals": null
+        });
+        let Value::Object(map) = map else {
+            panic!("an object")
+        };
+        let params = Params::new(map.clone());
+        for (k, v) in &map {
+            assert_eq!(params.get(k).as_ref(), Some(v), "{k}");
+        }
+        assert_eq!(params.get("query"), None);
+        assert_eq!(params.map(), map);
     }
 }
