@@ -528,6 +528,8 @@ impl<'s> Analyzer<'s> {
             ));
         }
         let mut cargs = Vec::new();
+        // cidrMatch's ranges, parsed once here (see `CExpr::Call::nets`)
+        let mut nets = Vec::new();
         for (i, a) in args.iter().enumerate() {
             let c = self.expr(a)?;
             let t = type_of(&c);
@@ -558,28 +560,19 @@ impl<'s> Analyzer<'s> {
             }
             if func == Func::CidrMatch && i > 0 {
                 if let CExpr::Lit(Val::Str(s)) = &c {
-                    if eval::parse_cidr(s).is_none() {
-                        return Err(Error::new(
-                            format!("[{s}] is not a valid CIDR block"),
-                            a.span,
-                        ));
+                    match eval::parse_cidr(s) {
+                        Some(net) => nets.push(net),
+                        None => {
+                            return Err(Error::new(
+                                format!("[{s}] is not a valid CIDR block"),
+                                a.span,
+                            ))
+                        }
                     }
                 }
             }
             cargs.push(c);
         }
-        let nets = match func {
-            Func::CidrMatch => cargs
-                .get(1..)
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|c| match c {
-                    CExpr::Lit(Val::Str(s)) => eval::parse_cidr(s),
-                    _ => None,
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
         Ok(CExpr::Call {
             func,
             insensitive,
