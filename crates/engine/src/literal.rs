@@ -132,7 +132,7 @@ pub fn required(f: &CExpr, category_field: &str) -> Option<Literals> {
             // exact values as such; other patterns by their longest
             // literal run (see `Matcher::fragments`)
             let mut vals = Vec::new();
-            for m in matchers {
+            for m in matchers.matchers() {
                 match m {
                     Matcher::Exact(s) => vals.push(Lit::Is(s.to_lowercase())),
                     m => {

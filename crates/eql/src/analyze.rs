@@ -285,7 +285,7 @@ impl<'s> Analyzer<'s> {
                 }
                 let c = CExpr::In {
                     expr: Box::new(target),
-                    list: items,
+                    list: crate::expr::InList::new(items, *insensitive),
                     insensitive: *insensitive,
                 };
                 if *negated {
@@ -316,7 +316,7 @@ impl<'s> Analyzer<'s> {
                         }
                         let c = CExpr::In {
                             expr: Box::new(target),
-                            list: items,
+                            list: crate::expr::InList::new(items, false),
                             insensitive: false,
                         };
                         return Ok(if *op == MatchOp::NotColon {
@@ -361,7 +361,7 @@ impl<'s> Analyzer<'s> {
                 }
                 let c = CExpr::Match {
                     expr: Box::new(target),
-                    matchers: crate::pattern::merge_automata(matchers),
+                    matchers: crate::pattern::MatchList::new(matchers, insensitive),
                     insensitive,
                 };
                 if *op == MatchOp::NotColon {

@@ -71,19 +71,23 @@ pub fn matches(c: &CExpr, doc: &Doc<'_>) -> bool {
                 return false;
             };
             any_value(f, doc, &mut |v| {
-                list.iter().any(|l| lit_eq(&v, l, *insensitive))
+                let rest: &[CExpr] = match &v {
+                    Val::Str(s) => match list.lookup(s) {
+                        Some(Ok(())) => return true,
+                        Some(Err(others)) => others,
+                        None => list,
+                    },
+                    _ => list,
+                };
+                rest.iter().any(|l| lit_eq(&v, l, *insensitive))
             })
         }
-        CExpr::Match {
-            expr,
-            matchers,
-            insensitive,
-        } if !is_script(c) => {
+        CExpr::Match { expr, matchers, .. } if !is_script(c) => {
             let CExpr::Field(f) = &**expr else {
                 return false;
             };
             any_value(f, doc, &mut |v| match v.to_text() {
-                Some(s) => matchers.iter().any(|m| m.is_match(&s, *insensitive)),
+                Some(s) => matchers.is_match(&s),
                 None => false,
             })
         }
@@ -215,9 +219,7 @@ fn is_script(c: &CExpr) -> bool {
         CExpr::Not(inner) => is_script(inner),
         CExpr::IsNull(e) | CExpr::IsNotNull(e) => !matches!(**e, CExpr::Field(_)),
         CExpr::Cmp(_, a, b) => !(matches!(**a, CExpr::Field(_)) && b.is_lit()),
-        CExpr::In { expr, list, .. } => {
-            !(matches!(**expr, CExpr::Field(_)) && list.iter().all(CExpr::is_lit))
-        }
+        CExpr::In { expr, list, .. } => !(matches!(**expr, CExpr::Field(_)) && list.is_constant()),
         CExpr::Match { expr, .. } => !matches!(**expr, CExpr::Field(_)),
         CExpr::Call {
             func: Func::StartsWith | Func::EndsWith | Func::StringContains,
@@ -444,7 +446,7 @@ fn eval_in<'a>(c: &'a CExpr, doc: &'a Doc<'a>, env: Env<'_>) -> Val<'a> {
                 return Val::Null;
             }
             let mut null = false;
-            for l in list {
+            for l in list.iter() {
                 let y = eval_in(l, doc, env);
                 if y.is_null() {
                     null = true;
@@ -458,12 +460,8 @@ fn eval_in<'a>(c: &'a CExpr, doc: &'a Doc<'a>, env: Env<'_>) -> Val<'a> {
                 Val::Bool(false)
             }
         }
-        CExpr::Match {
-            expr,
-            matchers,
-            insensitive,
-        } => match eval_in(expr, doc, env).to_text() {
-            Some(s) => Val::Bool(matchers.iter().any(|m| m.is_match(&s, *insensitive))),
+        CExpr::Match { expr, matchers, .. } => match eval_in(expr, doc, env).to_text() {
+            Some(s) => Val::Bool(matchers.is_match(&s)),
             None => Val::Null,
         },
         CExpr::Call {
@@ -896,6 +894,49 @@ mod tests_support {
 mod tests {
     use super::tests_support::hits;
     use serde_json::json;
+
+    /// A long list of strings is looked up in a set: it must answer as the
+    /// same list compared item by item (a short list), in both cases.
+    #[test]
+    fn long_in_lists_answer_as_short_ones() {
+        let items = r#""Ab", "\u{212a}ELVIN", "Straße", "é.EXE""#;
+        let padding = r#", "zz1", "zz2", "zz3", "zz4""#;
+        for op in ["in", "in~"] {
+            let short = format!("process where process.name {op} ({items})");
+            let long = format!("process where process.name {op} ({items}{padding})");
+            for value in [
+                "Ab",
+                "ab",
+                "AB",
+                "kelvin",
+                "KELVIN",
+                "\u{212a}ELVIN",
+                "\u{212a}elvin",
+                "straße",
+                "STRASSE",
+                "Straße",
+                "É.exe",
+                "é.EXE",
+                "zz",
+                "",
+            ] {
+                let doc = json!({"event": {"category": "process"}, "process": {"name": value}});
+                assert_eq!(
+                    hits(&long, doc.clone()),
+                    hits(&short, doc),
+                    "{value:?} {op}"
+                );
+            }
+        }
+        let doc = |v: &str| json!({"event": {"category": "process"}, "process": {"name": v}});
+        let long = format!("process where process.name in~ ({items}{padding})");
+        assert!(hits(&long, doc("aB")));
+        assert!(hits(&long, doc("\u{212a}elvin")));
+        assert!(!hits(&long, doc("abc")));
+        let long = format!("process where process.name in ({items}{padding})");
+        assert!(!hits(&long, doc("aB")));
+        assert!(hits(&long, doc("zz3")));
+    }
 
     // Elasticsearch's EQL QueryTranslator turns endsWith and stringContains of a
     // field and a constant into wildcard queries (`*s`, `*s*`): any value of

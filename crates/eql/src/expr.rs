@@ -1,6 +1,5 @@
 //! Compiled expressions: what analysis produces and evaluation runs.
 
-use crate::pattern::Matcher;
 use crate::schema::DataType;
 use crate::syntax::ast::{ArithOp, CmpOp};
 use crate::value::Val;
@@ -113,13 +112,13 @@ pub enum CExpr {
     Neg(Box<CExpr>),
     In {
         expr: Box<CExpr>,
-        list: Vec<CExpr>,
+        list: InList,
         insensitive: bool,
     },
     /// Wildcard or regex patterns; `insensitive` tells how the matchers were built.
     Match {
         expr: Box<CExpr>,
-        matchers: Vec<Matcher>,
+        matchers: crate::pattern::MatchList,
         insensitive: bool,
     },
     Call {
@@ -156,5 +155,84 @@ impl CExpr {
             CExpr::Match { expr, .. } => expr.fields(out),
             CExpr::Call { args, .. } => args.iter().for_each(|e| e.fields(out)),
         }
+    }
+}
+
+/// The items of an `in`/`in~` list (or of `:` on a field that is not a
+/// string), with its string constants also in a hash set when there are
+/// enough of them: rules list dozens of names, and a value is then one
+/// look-up rather than a comparison per item. Dereferences to the items.
+#[derive(Clone, Debug)]
+pub struct InList {
+    items: Vec<CExpr>,
+    /// The string constants, lower-cased when insensitive.
+    strings: Option<ahash::AHashSet<String>>,
+    /// The items that are not string constants.
+    others: Vec<CExpr>,
+    insensitive: bool,
+    /// Every item is a constant.
+    constant: bool,
+}
+
+/// String constants from which a list looks values up in a set.
+const STRING_SET_MIN: usize = 4;
+
+impl InList {
+    pub fn new(items: Vec<CExpr>, insensitive: bool) -> InList {
+        let strings = items
+            .iter()
+            .filter(|c| matches!(c, CExpr::Lit(crate::value::Val::Str(_))))
+            .count();
+        let (strings, others) = if strings >= STRING_SET_MIN {
+            let mut set = ahash::AHashSet::new();
+            let mut others = Vec::new();
+            for c in &items {
+                match c {
+                    CExpr::Lit(crate::value::Val::Str(s)) if insensitive => {
+                        set.insert(s.to_lowercase());
+                    }
+                    CExpr::Lit(crate::value::Val::Str(s)) => {
+                        set.insert(s.to_string());
+                    }
+                    other => others.push(other.clone()),
+                }
+            }
+            (Some(set), others)
+        } else {
+            (None, Vec::new())
+        };
+        InList {
+            constant: items.iter().all(CExpr::is_lit),
+            items,
+            strings,
+            others,
+            insensitive,
+        }
+    }
+
+    /// Is every item a constant?
+    pub fn is_constant(&self) -> bool {
+        self.constant
+    }
+
+    /// When the string constants are in a set: whether `s` is one of them
+    /// (`Some(true)`), or else the items left to compare it with. `None`
+    /// when every item is to be compared.
+    pub(crate) fn lookup(&self, s: &str) -> Option<Result<(), &[CExpr]>> {
+        let set = self.strings.as_ref()?;
+        let hit = if self.insensitive {
+            // equal ignoring case: both lower-cased (see `eval::eq_vals`)
+            crate::pattern::with_folded(s, |f| set.contains(f))
+        } else {
+            set.contains(s)
+        };
+        Some(if hit { Ok(()) } else { Err(&self.others) })
+    }
+}
+
+impl std::ops::Deref for InList {
+    type Target = [CExpr];
+    fn deref(&self) -> &[CExpr] {
+        &self.items
     }
 }

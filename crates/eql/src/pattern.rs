@@ -185,6 +185,132 @@ pub fn merge_automata(matchers: Vec<Matcher>) -> Vec<Matcher> {
     out
 }
 
+/// Exact patterns from which a list looks values up in a hash set rather
+/// than comparing them one by one.
+const EXACT_SET_MIN: usize = 4;
+
+/// The matchers of one `:`/`like`/`like~`/`regex`/`regex~` list, arranged
+/// so that a value is tested against all of them at once. Rules list dozens
+/// of names and paths in one condition; testing each matcher in turn folded
+/// and measured the value again for every pattern. Here the value is folded
+/// once, exact patterns are one set look-up, prefixes, suffixes and
+/// substrings are plain comparisons with the folded value, and the wildcard
+/// automata are merged into one ([`merge_automata`]). Holds exactly when
+/// one of its matchers does ([`Matcher::is_match`]).
+#[derive(Clone, Debug)]
+pub struct MatchList {
+    matchers: Vec<Matcher>,
+    insensitive: bool,
+    any: bool,
+    /// Exact patterns (lower-cased when insensitive), few of them...
+    exact: Vec<String>,
+    /// ...or many.
+    exact_set: Option<ahash::AHashSet<String>>,
+    prefixes: Vec<String>,
+    suffixes: Vec<String>,
+    contains: Vec<String>,
+    /// Regular expressions and the merged wildcard automaton, which are
+    /// given the value as it is.
+    automata: Vec<Matcher>,
+}
+
+impl MatchList {
+    /// `matchers` built with `insensitive` ([`Matcher::wildcard`],
+    /// [`lucene_regex`]).
+    pub fn new(matchers: Vec<Matcher>, insensitive: bool) -> MatchList {
+        let matchers = merge_automata(matchers);
+        let mut list = MatchList {
+            matchers: Vec::new(),
+            insensitive,
+            any: false,
+            exact: Vec::new(),
+            exact_set: None,
+            prefixes: Vec::new(),
+            suffixes: Vec::new(),
+            contains: Vec::new(),
+            automata: Vec::new(),
+        };
+        for m in &matchers {
+            match m {
+                Matcher::Any => list.any = true,
+                Matcher::Exact(p) => list.exact.push(p.clone()),
+                Matcher::Prefix(p) => list.prefixes.push(p.clone()),
+                Matcher::Suffix(p) => list.suffixes.push(p.clone()),
+                Matcher::Contains(p) => list.contains.push(p.clone()),
+                Matcher::Regex(_) | Matcher::Wildcards(_) => list.automata.push(m.clone()),
+            }
+        }
+        if list.exact.len() >= EXACT_SET_MIN {
+            list.exact_set = Some(std::mem::take(&mut list.exact).into_iter().collect());
+        }
+        list.matchers = matchers;
+        list
+    }
+
+    /// The matchers, wildcard automata merged.
+    pub fn matchers(&self) -> &[Matcher] {
+        &self.matchers
+    }
+
+    /// Does one of the matchers accept `s`?
+    pub fn is_match(&self, s: &str) -> bool {
+        if self.any {
+            return true;
+        }
+        let simple = self.exact_set.is_some()
+            || !(self.exact.is_empty()
+                && self.prefixes.is_empty()
+                && self.suffixes.is_empty()
+                && self.contains.is_empty());
+        if simple {
+            let hit = if self.insensitive {
+                with_folded(s, |f| self.simple_match(f))
+            } else {
+                self.simple_match(s)
+            };
+            if hit {
+                return true;
+            }
+        }
+        self.automata
+            .iter()
+            .any(|m| m.is_match(s, self.insensitive))
+    }
+
+    /// The simple shapes against `f`, the value lower-cased when the list is
+    /// insensitive. Their patterns are ASCII then (see
+    /// [`Matcher::wildcard`]), and comparing with the lower-cased value is
+    /// what [`eq_fold`] and [`contains_fold`] do.
+    fn simple_match(&self, f: &str) -> bool {
+        self.exact_set.as_ref().is_some_and(|set| set.contains(f))
+            || self.exact.iter().any(|p| p == f)
+            || self.prefixes.iter().any(|p| f.starts_with(p.as_str()))
+            || self.suffixes.iter().any(|p| f.ends_with(p.as_str()))
+            || self.contains.iter().any(|p| f.contains(p.as_str()))
+    }
+}
+
+/// Calls `f` with `s` lower-cased as [`eq_fold`] compares it: ASCII
+/// letters lower-cased, and any other text as `str::to_lowercase` does.
+/// ASCII text is folded into a buffer kept per thread.
+pub(crate) fn with_folded<R>(s: &str, f: impl FnOnce(&str) -> R) -> R {
+    thread_local! {
+        static FOLDED: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    if !s.is_ascii() {
+        return f(&s.to_lowercase());
+    }
+    FOLDED.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            buf.push_str(s);
+            buf.make_ascii_lowercase();
+            f(&buf)
+        }
+        Err(_) => f(&s.to_ascii_lowercase()),
+    })
+}
+
 /// A wildcard pattern's literal runs, stars and single-character holes.
 fn parts(pattern: &str) -> Vec<Part> {
     let mut literal = String::new();

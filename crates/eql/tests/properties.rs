@@ -75,6 +75,45 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(4000))]
+
+    /// A list of matchers holds exactly when one of its matchers does,
+    /// however its patterns fall between the exact set, the other simple
+    /// shapes and the merged automaton.
+    #[test]
+    fn match_lists_answer_as_their_matchers(
+        value in folding_text(),
+        others in prop::collection::vec(folding_text(), 0..8),
+        ops in prop::collection::vec(0u8..8, 1..8),
+        insensitive in any::<bool>(),
+    ) {
+        use harrier_eql::pattern::{MatchList, Matcher};
+        // patterns made from the values, and the values themselves (exact
+        // patterns, enough of them for a set)
+        let patterns: Vec<String> = std::iter::once(pattern_from(&value, &ops))
+            .chain(others.iter().map(|o| pattern_from(o, &ops)))
+            .chain(others.iter().cloned())
+            .collect();
+        let each: Vec<Matcher> = patterns.iter().map(|p| Matcher::wildcard(p, insensitive)).collect();
+        let list = MatchList::new(each.clone(), insensitive);
+        let probes = std::iter::once(value.clone())
+            .chain(others.iter().cloned())
+            .chain([value.to_uppercase(), value.to_lowercase(), format!("x{value}")]);
+        for probe in probes {
+            let want = each.iter().any(|m| m.is_match(&probe, insensitive));
+            prop_assert_eq!(
+                list.is_match(&probe),
+                want,
+                "{:?} against {:?} (insensitive: {})",
+                probe,
+                patterns,
+                insensitive
+            );
+        }
+    }
+}
+
 /// Characters that stress case folding: ASCII letters of both cases, the
 /// non-ASCII letters Unicode folds onto ASCII ones (`ſ`, the Kelvin sign),
 /// dotted and dotless i, a letter outside ASCII, and a path separator.
