@@ -822,6 +822,43 @@ impl KeyVal {
 /// Every value a key expression has for a document: all values of a
 /// multi-valued field (sorted, distinct), or the expression's single value.
 /// Empty when the key is null and not optional.
+/// A join key's value when it has at most one ([`key_values`] without
+/// building a list): `Some(Some(v))` its one value (null for a missing
+/// optional key), `Some(None)` a missing required key, `None` when it has
+/// several values.
+pub fn single_key_value(e: &CExpr, optional: bool, doc: &Doc<'_>) -> Option<Option<KeyVal>> {
+    let first = match e {
+        CExpr::Field(f) => {
+            let mut first: Option<KeyVal> = None;
+            let mut more = false;
+            any_value(f, doc, &mut |v| match &first {
+                None => {
+                    first = Some(KeyVal::from_val(&v));
+                    false
+                }
+                // an equal value is the same doc value
+                Some(k) if *k == KeyVal::from_val(&v) => false,
+                Some(_) => {
+                    more = true;
+                    true
+                }
+            });
+            if more {
+                return None;
+            }
+            first
+        }
+        other => {
+            let v = eval(other, doc);
+            (!v.is_null()).then(|| KeyVal::from_val(&v))
+        }
+    };
+    Some(match first {
+        None if optional => Some(KeyVal::Null),
+        v => v,
+    })
+}
+
 pub fn key_values(e: &CExpr, optional: bool, doc: &Doc<'_>) -> Vec<KeyVal> {
     let vals: Vec<KeyVal> = match e {
         CExpr::Field(f) => field_values(f, doc).iter().map(KeyVal::from_val).collect(),

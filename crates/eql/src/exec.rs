@@ -302,6 +302,20 @@ struct Partial {
 /// All key tuples of a document for a stage's keys (the Cartesian product
 /// of multi-valued keys; none when a required key is missing).
 pub fn key_tuples(keys: &[crate::plan::KeyExpr], doc: &Doc<'_>) -> Vec<Vec<KeyVal>> {
+    // most events have one value per key: their one tuple is built directly
+    let mut tuple = Vec::with_capacity(keys.len());
+    for k in keys {
+        match crate::eval::single_key_value(&k.expr, k.optional, doc) {
+            Some(Some(v)) => tuple.push(v),
+            Some(None) => return Vec::new(),
+            None => return all_key_tuples(keys, doc),
+        }
+    }
+    vec![tuple]
+}
+
+/// [`key_tuples`] when some key has several values.
+fn all_key_tuples(keys: &[crate::plan::KeyExpr], doc: &Doc<'_>) -> Vec<Vec<KeyVal>> {
     let mut values = Vec::with_capacity(keys.len());
     for k in keys {
         let vals = key_values(&k.expr, k.optional, doc);
@@ -664,6 +678,13 @@ mod tests {
             ]
         );
         let doc = json!({"user": {"name": "a"}, "host": {"name": "h"}, "process": {"pid": 7}});
+        let doc = doc.as_object().cloned().unwrap_or_default();
+        assert_eq!(
+            key_tuples(&keys, &doc),
+            vec![vec![s("a"), s("h"), KeyVal::Long(7)]]
+        );
+        // a value repeated is one value (doc values are a set)
+        let doc = json!({"user": {"name": ["a", "a"]}, "host": {"name": "h"}, "process": {"pid": [7, 7]}});
         let doc = doc.as_object().cloned().unwrap_or_default();
         assert_eq!(
             key_tuples(&keys, &doc),
