@@ -363,6 +363,22 @@ mod tests {
         assert_eq!(all(&flat, &FieldPath::new("process.pid")), vec![json!(4)]);
     }
 
+    /// More fields than a node has bits for (`Node::bit` repeats every 64
+    /// nodes): keys sharing a bit are still told apart.
+    #[test]
+    fn fields_beyond_64_slots() {
+        let names: Vec<String> = (0..150).map(|i| format!("f{i}")).collect();
+        let named: Vec<&str> = names.iter().map(String::as_str).collect();
+        for text in [
+            r#"{"f70": 1, "f6": 2}"#,
+            r#"{"f134": [1, 2], "f70": "x", "f6": null}"#,
+            r#"{"f149": true, "f85": "y"}"#,
+            r#"{"f70": 1, "f6": 2, "f70": 3, "f6": [4]}"#,
+        ] {
+            agrees(text, &named, &[]).expect("agrees");
+        }
+    }
+
     #[test]
     fn repeated_keys_last_wins() {
         let paths = ["a.b", "c", "d.e", "a"];
