@@ -75,6 +75,38 @@ proptest! {
     }
 }
 
+/// Characters that stress case folding: ASCII letters of both cases, the
+/// non-ASCII letters Unicode folds onto ASCII ones (`ſ`, the Kelvin sign),
+/// dotted and dotless i, a letter outside ASCII, and a path separator.
+fn folding_text() -> impl Strategy<Value = String> {
+    let chars = vec![
+        "a", "A", "b", "B", "k", "K", "s", "S", "i", "I", "\u{17f}", "\u{212a}", "\u{130}",
+        "\u{131}", "é", "É", "\\", ".",
+    ];
+    prop::collection::vec(prop::sample::select(chars), 0..8).prop_map(|v| v.concat())
+}
+
+/// A pattern made from `value` by `ops`, one per character: keep it, change
+/// its case, replace it with `?` or `*`, or put a `*` before it. Most such
+/// patterns accept the value, so the property below is exercised.
+fn pattern_from(value: &str, ops: &[u8]) -> String {
+    let mut out = String::new();
+    for (c, op) in value.chars().zip(ops.iter().cycle()) {
+        match op {
+            0 => out.extend(c.to_uppercase()),
+            1 => out.extend(c.to_lowercase()),
+            2 => out.push('?'),
+            3 => out.push('*'),
+            4 => {
+                out.push('*');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(4000))]
 
@@ -112,42 +144,6 @@ proptest! {
             );
         }
     }
-}
-
-/// Characters that stress case folding: ASCII letters of both cases, the
-/// non-ASCII letters Unicode folds onto ASCII ones (`ſ`, the Kelvin sign),
-/// dotted and dotless i, a letter outside ASCII, and a path separator.
-fn folding_text() -> impl Strategy<Value = String> {
-    let chars = vec![
-        "a", "A", "b", "B", "k", "K", "s", "S", "i", "I", "\u{17f}", "\u{212a}", "\u{130}",
-        "\u{131}", "é", "É", "\\", ".",
-    ];
-    prop::collection::vec(prop::sample::select(chars), 0..8).prop_map(|v| v.concat())
-}
-
-/// A pattern made from `value` by `ops`, one per character: keep it, change
-/// its case, replace it with `?` or `*`, or put a `*` before it. Most such
-/// patterns accept the value, so the property below is exercised.
-fn pattern_from(value: &str, ops: &[u8]) -> String {
-    let mut out = String::new();
-    for (c, op) in value.chars().zip(ops.iter().cycle()) {
-        match op {
-            0 => out.extend(c.to_uppercase()),
-            1 => out.extend(c.to_lowercase()),
-            2 => out.push('?'),
-            3 => out.push('*'),
-            4 => {
-                out.push('*');
-                out.push(c);
-            }
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(4000))]
 
     /// The engine skips a wildcard condition when none of its fragments
     /// occurs in the folded value: so every value a matcher accepts must
