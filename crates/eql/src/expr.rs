@@ -215,9 +215,10 @@ impl InList {
         self.constant
     }
 
-    /// When the string constants are in a set: whether `s` is one of them
-    /// (`Some(true)`), or else the items left to compare it with. `None`
-    /// when every item is to be compared.
+    /// When the string constants are in a set: `Some(Ok(()))` when `s` is
+    /// one of them, else `Some(Err(items))` with the items left to compare
+    /// it with (those that are not string constants). `None` when every
+    /// item is to be compared.
     pub(crate) fn lookup(&self, s: &str) -> Option<Result<(), &[CExpr]>> {
         let set = self.strings.as_ref()?;
         let hit = if self.insensitive {
