@@ -1064,7 +1064,7 @@ fn utf16_text(bytes: &[u8]) -> Option<String> {
         if nul != 0 {
             return None;
         }
-        return String::from_utf8(bytes.iter().step_by(2).copied().collect()).ok();
+        return String::from_utf8(bytes.chunks_exact(2).map(|u| u[0]).collect()).ok();
     }
     let mut out: Vec<u8> = Vec::with_capacity(bytes.len() / 2);
     let tail = bytes;
@@ -1343,6 +1343,31 @@ mod tests {
                 .ok()
                 .filter(|s| !s.contains('\0'));
             assert_eq!(utf16_text(&bytes), crate_text, "{bytes:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Any code units, mostly ASCII and of any length (the fast path
+        /// reads four at a time): decoded as the crate decodes them.
+        #[test]
+        fn any_utf16_like_the_crate(
+            text in proptest::collection::vec(
+                proptest::prop_oneof![
+                    8 => 0x20u16..0x7f,
+                    1 => proptest::strategy::Just(0u16),
+                    1 => 0x80u16..0x800,
+                    1 => 0xd800u16..0xe000,
+                    1 => 0xe000u16..=0xffff,
+                ],
+                0..40,
+            ),
+        ) {
+            let bytes = units(&text);
+            let crate_text = Utf16LeSlice::new(&bytes, bytes.len() / 2 + 1)
+                .to_string()
+                .ok()
+                .filter(|s| !s.contains('\0'));
+            proptest::prop_assert_eq!(utf16_text(&bytes), crate_text, "{:?}", text);
         }
     }
 
