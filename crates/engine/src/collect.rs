@@ -604,6 +604,10 @@ impl<'e> Collector<'e> {
     /// Runs every rule over its facts and builds the alerts. `progress` is
     /// called with the number of rules finished so far (from worker threads).
     pub fn finish(mut self, progress: &(dyn Fn(usize) + Sync)) -> RunOutput {
+        /// Facts from which running a rule takes enough memory (tens of
+        /// bytes a fact while it runs) that two such rules should not run
+        /// at once.
+        const LARGE_RULE_FACTS: usize = 100_000;
         let engine = self.engine;
         // each rule's facts are freed as soon as the rule has run
         let pending: Vec<Mutex<RuleFacts>> = std::mem::take(&mut self.rules)
@@ -617,6 +621,9 @@ impl<'e> Collector<'e> {
         .clamp(1, engine.rules.len().max(1));
         let next = AtomicUsize::new(0);
         let done = AtomicUsize::new(0);
+        // running a rule takes memory in proportion to its facts: rules with
+        // many run one at a time, so that the peak is one of them at most
+        let large = Mutex::new(());
         let this = &self;
         let chunks: Vec<Vec<(usize, RuleResult)>> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..threads)
@@ -632,7 +639,10 @@ impl<'e> Collector<'e> {
                                 Ok(mut g) => std::mem::take(&mut *g),
                                 Err(p) => std::mem::take(&mut *p.into_inner()),
                             });
-                            mine.push((r, this.run_rule(r, rf.unwrap_or_default())));
+                            let rf = rf.unwrap_or_default();
+                            let _one_large = (rf.facts.len() >= LARGE_RULE_FACTS)
+                                .then(|| large.lock().unwrap_or_else(|p| p.into_inner()));
+                            mine.push((r, this.run_rule(r, rf)));
                             progress(done.fetch_add(1, AtomicOrdering::Relaxed) + 1);
                         }
                         mine
