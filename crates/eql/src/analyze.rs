@@ -362,7 +362,6 @@ impl<'s> Analyzer<'s> {
                 let c = CExpr::Match {
                     expr: Box::new(target),
                     matchers: crate::pattern::MatchList::new(matchers, insensitive),
-                    insensitive,
                 };
                 if *op == MatchOp::NotColon {
                     CExpr::Not(Box::new(c))

@@ -819,9 +819,6 @@ impl KeyVal {
     }
 }
 
-/// Every value a key expression has for a document: all values of a
-/// multi-valued field (sorted, distinct), or the expression's single value.
-/// Empty when the key is null and not optional.
 /// A join key's value when it has at most one ([`key_values`] without
 /// building a list): `Some(Some(v))` its one value (null for a missing
 /// optional key), `Some(None)` a missing required key, `None` when it has
@@ -859,6 +856,9 @@ pub fn single_key_value(e: &CExpr, optional: bool, doc: &Doc<'_>) -> Option<Opti
     })
 }
 
+/// Every value a key expression has for a document: all values of a
+/// multi-valued field (sorted, distinct), or the expression's single value.
+/// Empty when the key is null and not optional.
 pub fn key_values(e: &CExpr, optional: bool, doc: &Doc<'_>) -> Vec<KeyVal> {
     let vals: Vec<KeyVal> = match e {
         CExpr::Field(f) => field_values(f, doc).iter().map(KeyVal::from_val).collect(),

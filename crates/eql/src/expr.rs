@@ -115,11 +115,10 @@ pub enum CExpr {
         list: InList,
         insensitive: bool,
     },
-    /// Wildcard or regex patterns; `insensitive` tells how the matchers were built.
+    /// Wildcard or regex patterns (the list knows whether they ignore case).
     Match {
         expr: Box<CExpr>,
         matchers: crate::pattern::MatchList,
-        insensitive: bool,
     },
     Call {
         func: Func,

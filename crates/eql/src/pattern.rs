@@ -202,6 +202,8 @@ pub struct MatchList {
     matchers: Vec<Matcher>,
     insensitive: bool,
     any: bool,
+    /// Some pattern has a simple shape (the fields below are not all empty).
+    simple: bool,
     /// Exact patterns (lower-cased when insensitive), few of them...
     exact: Vec<String>,
     /// ...or many.
@@ -223,6 +225,7 @@ impl MatchList {
             matchers: Vec::new(),
             insensitive,
             any: false,
+            simple: false,
             exact: Vec::new(),
             exact_set: None,
             prefixes: Vec::new(),
@@ -240,6 +243,10 @@ impl MatchList {
                 Matcher::Regex(_) | Matcher::Wildcards(_) => list.automata.push(m.clone()),
             }
         }
+        list.simple = !(list.exact.is_empty()
+            && list.prefixes.is_empty()
+            && list.suffixes.is_empty()
+            && list.contains.is_empty());
         if list.exact.len() >= EXACT_SET_MIN {
             list.exact_set = Some(std::mem::take(&mut list.exact).into_iter().collect());
         }
@@ -257,12 +264,7 @@ impl MatchList {
         if self.any {
             return true;
         }
-        let simple = self.exact_set.is_some()
-            || !(self.exact.is_empty()
-                && self.prefixes.is_empty()
-                && self.suffixes.is_empty()
-                && self.contains.is_empty());
-        if simple {
+        if self.simple {
             let hit = if self.insensitive {
                 with_folded(s, |f| self.simple_match(f))
             } else {

@@ -86,6 +86,13 @@ fn folding_text() -> impl Strategy<Value = String> {
     prop::collection::vec(prop::sample::select(chars), 0..8).prop_map(|v| v.concat())
 }
 
+/// Patterns made from `value` and each of `others` by `ops`.
+fn patterns_from(value: &str, others: &[String], ops: &[u8]) -> Vec<String> {
+    std::iter::once(pattern_from(value, ops))
+        .chain(others.iter().map(|o| pattern_from(o, ops)))
+        .collect()
+}
+
 /// A pattern made from `value` by `ops`, one per character: keep it, change
 /// its case, replace it with `?` or `*`, or put a `*` before it. Most such
 /// patterns accept the value, so the property below is exercised.
@@ -123,10 +130,8 @@ proptest! {
         use harrier_eql::pattern::{MatchList, Matcher};
         // patterns made from the values, and the values themselves (exact
         // patterns, enough of them for a set)
-        let patterns: Vec<String> = std::iter::once(pattern_from(&value, &ops))
-            .chain(others.iter().map(|o| pattern_from(o, &ops)))
-            .chain(others.iter().cloned())
-            .collect();
+        let mut patterns = patterns_from(&value, &others, &ops);
+        patterns.extend(others.iter().cloned());
         let each: Vec<Matcher> = patterns.iter().map(|p| Matcher::wildcard(p, insensitive)).collect();
         let list = MatchList::new(each.clone(), insensitive);
         let probes = std::iter::once(value.clone())
@@ -156,9 +161,7 @@ proptest! {
         insensitive in any::<bool>(),
     ) {
         use harrier_eql::pattern::{fold_for_fragments, merge_automata, Matcher};
-        let patterns: Vec<String> = std::iter::once(pattern_from(&value, &ops))
-            .chain(others.iter().map(|o| pattern_from(o, &ops)))
-            .collect();
+        let patterns = patterns_from(&value, &others, &ops);
         let each: Vec<Matcher> = patterns.iter().map(|p| Matcher::wildcard(p, insensitive)).collect();
         let mut folded = String::new();
         fold_for_fragments(&value, &mut folded);
