@@ -138,7 +138,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let engine = Engine::new(rules, options);
     let stats = std::env::var_os("HARRIER_STATS").is_some();
     if stats {
-        eprintln!("stats: rules loaded: {}", memory());
+        eprintln!("stats: rules loaded: {}", memory(started));
     }
     if !args.quiet {
         for e in engine.errors() {
@@ -281,7 +281,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         let c = collector.stats();
         eprintln!(
             "stats: events read: {}; facts {} ({} MB), key tuples {} ({} MB), key lists {}, documents {} ({} MB as JSON, {} MB held)",
-            memory(),
+            memory(started),
             c.facts,
             c.fact_bytes >> 20,
             c.tuples,
@@ -325,7 +325,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     // --- end KQL ---
 
     if stats {
-        eprintln!("stats: rules run: {}", memory());
+        eprintln!("stats: rules run: {}", memory(started));
     }
     let report = Report {
         engine: &engine,
@@ -378,6 +378,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
             write_summary(&mut err, &report, &facts, Style { color: err_color })?;
         }
     }
+    if stats {
+        eprintln!("stats: written: {}", memory(started));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -390,8 +393,9 @@ pub fn load(paths: &[PathBuf]) -> (Vec<Rule>, Vec<RuleProblem>) {
     }
 }
 
-/// Resident and peak memory of this process (Linux), for `HARRIER_STATS`.
-fn memory() -> String {
+/// Time since `started` and resident and peak memory of this process
+/// (Linux), for `HARRIER_STATS`.
+fn memory(started: std::time::Instant) -> String {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |name: &str| {
         status
@@ -400,5 +404,10 @@ fn memory() -> String {
             .map(|v| v.trim().to_string())
             .unwrap_or_else(|| "?".to_string())
     };
-    format!("rss {}, peak {}", field("VmRSS:"), field("VmHWM:"))
+    format!(
+        "{:.2} s, rss {}, peak {}",
+        started.elapsed().as_secs_f64(),
+        field("VmRSS:"),
+        field("VmHWM:")
+    )
 }
