@@ -288,17 +288,6 @@ struct TomlDoc {
     transform: Option<Transform>,
 }
 
-#[derive(Deserialize)]
-struct SpanDoc {
-    rule: SpanRule,
-}
-
-#[derive(Deserialize)]
-struct SpanRule {
-    #[serde(default)]
-    query: Option<toml::Spanned<String>>,
-}
-
 /// Parses one detection-rules TOML document. `file` names it in problems and origins.
 pub fn parse_toml_rule(text: &str, file: Arc<str>) -> Result<Rule, RuleProblem> {
     let problem_at = |offset: usize, message: String| {
@@ -314,9 +303,18 @@ pub fn parse_toml_rule(text: &str, file: Arc<str>) -> Result<Rule, RuleProblem> 
         let offset = e.span().map_or(0, |s| s.start);
         problem_at(offset, e.message().trim().to_owned())
     };
-    let doc: TomlDoc = toml::from_str(text).map_err(toml_problem)?;
-    let table: toml::Table = toml::from_str(text).map_err(toml_problem)?;
-    let spans: SpanDoc = toml::from_str(text).map_err(toml_problem)?;
+    // the text is parsed once; the typed rule, the table kept as parameters
+    // and the query's place are all read from that one tree
+    let root = toml::de::DeTable::parse(text).map_err(toml_problem)?;
+    let query_span = (root.get_ref().get("rule"))
+        .and_then(|r| r.get_ref().as_table())
+        .and_then(|r| r.get("query"))
+        .filter(|q| q.get_ref().is_str())
+        .map(|q| q.span());
+    let doc =
+        TomlDoc::deserialize(toml::de::Deserializer::from(root.clone())).map_err(toml_problem)?;
+    let table =
+        toml::Table::deserialize(toml::de::Deserializer::from(root)).map_err(toml_problem)?;
 
     let rule_header = text
         .find("[rule]")
@@ -331,8 +329,8 @@ pub fn parse_toml_rule(text: &str, file: Arc<str>) -> Result<Rule, RuleProblem> 
         _ => Map::new(),
     };
     let metadata = metadata_from(&raw_meta);
-    let origin_query = match (&spans.rule.query, &doc.rule.query) {
-        (Some(sp), Some(q)) => QueryLocation::from_toml_token(text, sp.span(), q),
+    let origin_query = match (query_span, &doc.rule.query) {
+        (Some(span), Some(q)) => QueryLocation::from_toml_token(text, span, q),
         _ => None,
     };
     let origin = RuleOrigin {
