@@ -597,8 +597,7 @@ fn parameters(rule: &Rule, note: Option<&str>) -> Map<String, Value> {
         "actions",
     ];
     let mut p: std::collections::BTreeMap<String, Value> = rule
-        .params
-        .map()
+        .params_map()
         .into_iter()
         .filter(|(k, _)| !NOT_PARAMS.contains(&k.as_str()) && k.as_str() != "output_index")
         .collect();

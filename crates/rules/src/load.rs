@@ -399,7 +399,7 @@ fn build_rule(
         return Err("max_signals must be at least 1".to_owned());
     }
     let transform = transform.filter(|t| !t.investigate.is_empty() || !t.osquery.is_empty());
-    Ok(Rule {
+    let mut rule = Rule {
         rule_id: r.rule_id,
         saved_object_id: r.id,
         name: r.name,
@@ -441,9 +441,11 @@ fn build_rule(
         updated_at: r.updated_at,
         metadata,
         transform,
-        params: crate::model::Params::new(params),
+        params: crate::model::Params::default(),
         origin,
-    })
+    };
+    rule.params = crate::model::Params::without_held(params, rule.held_texts());
+    Ok(rule)
 }
 
 fn toml_table_to_json(t: &toml::Table) -> Map<String, Value> {

@@ -233,24 +233,58 @@ pub struct Rule {
 /// A rule's parameters ([`Rule::params`]) kept as JSON text. Only alert
 /// documents read them, a few times per alert; held as maps, a thousand
 /// rules' parameters took about 12 MB of a hunt's memory.
+///
+/// The long texts a rule also holds as fields (description, investigation
+/// guide, setup, query: 6 of the 8 MB of Elastic's EQL rules' parameters)
+/// can be left out of the text ([`Params::without_held`]);
+/// [`Rule::params_map`] puts them back.
 #[derive(Clone, Debug, PartialEq, Default)]
-pub struct Params(Box<str>);
+pub struct Params {
+    text: Box<str>,
+    /// Bit `i`: `HELD[i]` was left out, its value being the rule's field.
+    held: u8,
+}
+
+/// Parameters a [`Rule`] holds as string fields of its own, in the order of
+/// [`Rule::held_texts`].
+const HELD: [&str; 4] = ["description", "note", "setup", "query"];
 
 impl Params {
     pub fn new(map: Map<String, Value>) -> Params {
-        Params(Value::Object(map).to_string().into_boxed_str())
+        Params {
+            text: Value::Object(map).to_string().into_boxed_str(),
+            held: 0,
+        }
     }
 
-    /// The parameters as a JSON object.
+    /// `map` without each parameter of [`HELD`] whose value is the string
+    /// `texts` gives for it (the rule's field), kept once, in the rule.
+    pub(crate) fn without_held(mut map: Map<String, Value>, texts: [Option<&str>; 4]) -> Params {
+        let mut held = 0;
+        for (i, (key, text)) in HELD.iter().zip(texts).enumerate() {
+            let same = matches!((map.get(*key), text), (Some(Value::String(v)), Some(t)) if v == t);
+            if same {
+                map.remove(*key);
+                held |= 1 << i;
+            }
+        }
+        Params {
+            held,
+            ..Params::new(map)
+        }
+    }
+
+    /// The parameters as a JSON object (without those left out: see
+    /// [`Rule::params_map`]).
     pub fn map(&self) -> Map<String, Value> {
         // the text was written from a map by `new`, so it reads back as one
-        serde_json::from_str(&self.0).unwrap_or_default()
+        serde_json::from_str(&self.text).unwrap_or_default()
     }
 
-    /// One parameter. Only its value is built: the others are scanned
-    /// past (the text holds the note and the query, many kilobytes).
+    /// One parameter (not one left out). Only its value is built: the
+    /// others are scanned past.
     pub fn get(&self, key: &str) -> Option<Value> {
-        let mut de = serde_json::Deserializer::from_str(&self.0);
+        let mut de = serde_json::Deserializer::from_str(&self.text);
         serde::de::DeserializeSeed::deserialize(OneKey(key), &mut de).unwrap_or_default()
     }
 }
@@ -288,6 +322,28 @@ impl<'de> serde::de::Visitor<'de> for OneKey<'_> {
 }
 
 impl Rule {
+    /// The rule's parameters as a JSON object, each as it was read (those
+    /// [`Params`] left out come back from the rule's fields).
+    pub fn params_map(&self) -> Map<String, Value> {
+        let mut map = self.params.map();
+        for (i, (key, text)) in HELD.iter().zip(self.held_texts()).enumerate() {
+            if let Some(text) = text.filter(|_| self.params.held & (1 << i) != 0) {
+                map.insert((*key).to_owned(), Value::from(text));
+            }
+        }
+        map
+    }
+
+    /// The fields whose text parameters may leave out, in [`HELD`]'s order.
+    pub(crate) fn held_texts(&self) -> [Option<&str>; 4] {
+        [
+            Some(self.description.as_str()),
+            self.note.as_deref(),
+            self.setup.as_deref(),
+            self.query.as_deref(),
+        ]
+    }
+
     /// Whether Harrier can run this rule today: EQL rules and Kusto (KQL) rules.
     pub fn is_supported(&self) -> bool {
         self.is_eql() || self.is_kql()
@@ -414,5 +470,32 @@ mod tests {
         }
         assert_eq!(params.get("query"), None);
         assert_eq!(params.map(), map);
+    }
+
+    /// Texts the rule holds are kept once, and the rule's parameters read
+    /// back as they were read in; a parameter that differs from the field
+    /// (or is not a string) stays in the text.
+    #[test]
+    fn held_texts_come_back_from_the_rule() {
+        let mut rule = crate::load::parse_toml_rule(
+            "[rule]\nrule_id = \"r\"\nname = \"n\"\ndescription = \"d\"\ntype = \"eql\"\n\
+             language = \"eql\"\nquery = \"process where true\"\nrisk_score = 21\n\
+             severity = \"low\"\nnote = \"## Triage\"\n",
+            "r.toml".into(),
+        )
+        .expect("a rule");
+        let full = rule.params_map();
+        assert_eq!(full.get("note"), Some(&json!("## Triage")));
+        assert_eq!(full.get("description"), Some(&json!("d")));
+        assert_eq!(full.get("query"), Some(&json!("process where true")));
+        assert!(!full.contains_key("setup"));
+        assert_eq!(rule.params.get("note"), None, "kept in the rule only");
+
+        let mut map = full.clone();
+        map.insert("setup".into(), json!(7));
+        map.insert("query".into(), json!("other"));
+        rule.params = Params::without_held(map.clone(), rule.held_texts());
+        assert_eq!(rule.params.get("query"), Some(json!("other")));
+        assert_eq!(rule.params_map(), map);
     }
 }
