@@ -30,7 +30,7 @@ use std::sync::Arc;
 /// The size of the file header block where chunks start, and of a chunk.
 const FILE_HEADER: u64 = 4096;
 const CHUNK: usize = 0x10000;
-const CHUNK_HEADER: usize = 512;
+pub(crate) const CHUNK_HEADER: usize = 512;
 
 /// Chunks are checksummed only when asked; the parser's default is not to.
 const VALIDATE_CHECKSUMS: bool = false;
@@ -110,6 +110,8 @@ pub(crate) struct ChunkWalk {
     source: Arc<Source>,
     /// Chunks the file size implies after the header block the header names.
     count: u64,
+    /// The file's length in bytes.
+    len: u64,
     /// Where the walk starts: the chunk holding the oldest records.
     oldest: u64,
     next: u64,
@@ -132,11 +134,13 @@ impl ChunkWalk {
         }?;
         let header_block = u64::from(header_block);
         // The crate has checked that the file is at least this long.
-        let count = source.len()?.saturating_sub(header_block) / CHUNK as u64;
+        let len = source.len()?;
+        let count = len.saturating_sub(header_block) / CHUNK as u64;
         let oldest = oldest_chunk(&source, count);
         Ok(ChunkWalk {
             source: Arc::new(source),
             count,
+            len,
             oldest,
             next: oldest,
             wrapped: false,
@@ -195,7 +199,12 @@ impl Iterator for ChunkWalk {
             if n < self.count {
                 return Some(Step::Read(n));
             }
-            // Past the count: read here, and stop at the first chunk that fails.
+            // Past the count: read here, and stop at the first chunk that fails
+            // (one the file is too short for fails without a buffer being made)
+            if chunk_offset(n).saturating_add(CHUNK as u64) > self.len {
+                self.tail_ended = true;
+                continue;
+            }
             let mut buf = Vec::new();
             match read_chunk(&self.source, n, &mut buf) {
                 Ok(Some(chunk)) => return Some(Step::Ready(Box::new(chunk))),

@@ -25,10 +25,10 @@
 use crate::doc::RecordDoc;
 use crate::evtx_chunks::{self, ChunkWalk, Source, Step};
 use crate::evtx_walk::{self, Plans};
-use crate::winlog::{self, Header};
+use crate::winlog::{self, Fields, Header};
 use crate::{FlatRecord, Sink};
 use evtx::err::EvtxError;
-use evtx::{EvtxChunkData, EvtxRecord, ParserSettings};
+use evtx::{EvtxChunk, EvtxChunkData, EvtxRecord, EvtxRecordHeader, ParserSettings};
 use harrier_event::{Collected, FieldIndex};
 use harrier_event::{Event, Locator, Origin};
 use std::collections::BTreeMap;
@@ -427,6 +427,12 @@ fn map_chunk<T>(
         }
     };
     let mut plans = Plans::default();
+    let before = items.len();
+    if walk_records(&chunk, name, &mut plans, map, items) {
+        return;
+    }
+    // some record needs the crate: read the whole chunk its way
+    items.truncate(before);
     for record in chunk.iter() {
         let recovered = record.as_ref().is_ok_and(|r| r.recovered);
         let out = record.and_then(|r| read(r, name, &mut plans, map));
@@ -436,6 +442,59 @@ fn map_chunk<T>(
         }
     }
 }
+
+/// Reads the live records of `chunk` as the crate's record iterator finds
+/// them (from the chunk header to the free space, or to the chunk's last
+/// record), each through the template walk alone, onto `items`; the crate
+/// never builds their trees, which costs about a fifth of reading a record.
+/// `false` as soon as a record needs more than the walk (a header or size
+/// the crate would report, a record the walk leaves to the JSON path): the
+/// caller then reads the chunk with the crate, and drops what this added.
+/// Harrier's parser settings do not carve stale records, so the live walk
+/// is all the crate's iterator does.
+fn walk_records<T>(
+    chunk: &EvtxChunk<'_>,
+    file: &Arc<str>,
+    plans: &mut Plans,
+    map: Maps<'_, T>,
+    items: &mut Items<T>,
+) -> bool {
+    let data = chunk.data;
+    let live_end = (chunk.header.free_space_offset as usize).min(data.len());
+    let mut offset = evtx_chunks::CHUNK_HEADER;
+    while offset < live_end {
+        let Ok(header) = EvtxRecordHeader::from_bytes_at(data, offset) else {
+            return false;
+        };
+        let Ok(size) = header.record_data_size() else {
+            return false;
+        };
+        let start = offset + RECORD_HEADER;
+        let Some(end) = start
+            .checked_add(size as usize)
+            .filter(|&e| e <= data.len())
+        else {
+            return false;
+        };
+        let Some(fields) = evtx_walk::extract_raw(data, (start, end), plans) else {
+            return false;
+        };
+        let at = Header {
+            record_id: header.event_record_id,
+            time: header.timestamp,
+        };
+        items.push(Ok(mapped(fields, at, file, map)));
+        if header.event_record_id == chunk.header.last_event_record_id {
+            break;
+        }
+        // at least 28 bytes on: `record_data_size` checked it
+        offset += header.data_size as usize;
+    }
+    true
+}
+
+/// The size of a record's header, before its BinXML.
+const RECORD_HEADER: usize = 24;
 
 /// Reads one record, and hands its event to `map`.
 fn read<T>(
@@ -449,6 +508,9 @@ fn read<T>(
         record_id: id,
         time: record.timestamp,
     };
+    if let Some(fields) = evtx_walk::extract(&mut record, plans) {
+        return Ok(mapped(fields, header, file, map));
+    }
     let event = |source, index: &str| Event {
         source,
         index: index_name(index),
@@ -458,24 +520,6 @@ fn read<T>(
             locator: Locator::Record(id),
         },
     };
-    if let Some(fields) = evtx_walk::extract(&mut record, plans) {
-        let (doc, index) = winlog::build_doc(fields, file, Some(header));
-        if let Some((fields, record_map)) = map.flat {
-            let mut values = Vec::with_capacity(64);
-            doc.collect(fields.root(), &mut values);
-            let view = Collected::from_entries(fields, values, RecordDoc::new(&doc));
-            let record = FlatRecord {
-                doc: &view,
-                index: index_name(index),
-                file,
-                record_id: id,
-            };
-            if let Some(item) = record_map(&record) {
-                return Ok(Outcome::Read(item));
-            }
-        }
-        return Ok(Outcome::Read((map.event)(event(doc.into_map(), index))));
-    }
     // The JSON path, for the records the walk leaves.
     let rendered = record.into_json_bytes()?;
     Ok(
@@ -487,6 +531,35 @@ fn read<T>(
             Err(e) => Outcome::Bad(id, format!("rendered record is not valid JSON: {e}")),
         },
     )
+}
+
+/// A record's walked fields as an event, handed to `map`.
+fn mapped<T>(fields: Fields, header: Header, file: &Arc<str>, map: Maps<'_, T>) -> Outcome<T> {
+    let id = header.record_id;
+    let (doc, index) = winlog::build_doc(fields, file, Some(header));
+    if let Some((fields, record_map)) = map.flat {
+        let mut values = Vec::with_capacity(64);
+        doc.collect(fields.root(), &mut values);
+        let view = Collected::from_entries(fields, values, RecordDoc::new(&doc));
+        let record = FlatRecord {
+            doc: &view,
+            index: index_name(index),
+            file,
+            record_id: id,
+        };
+        if let Some(item) = record_map(&record) {
+            return Outcome::Read(item);
+        }
+    }
+    Outcome::Read((map.event)(Event {
+        source: doc.into_map(),
+        index: index_name(index),
+        id: None,
+        origin: Origin {
+            file: file.clone(),
+            locator: Locator::Record(id),
+        },
+    }))
 }
 
 /// An error and its sources, joined with ": ".
@@ -524,6 +597,73 @@ pub(crate) mod tests {
                 out.push(p);
             }
         }
+    }
+
+    /// On every chunk of the EVTX corpus (damaged files included), reading
+    /// the live records without the crate's iterator gives exactly what the
+    /// iterator's route gives (record ids, documents, failures), or gives up;
+    /// and it gives up on few of the attack samples' chunks.
+    #[test]
+    fn record_walk_matches_the_crates_iterator() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets/evtx");
+        let mut files = Vec::new();
+        evtx_files(&root, &mut files);
+        if files.is_empty() {
+            eprintln!("skipping: {} not found", root.display());
+            return;
+        }
+        let event = |e: Event| Some(serde_json::to_string(&e.source).unwrap_or_default());
+        let map = Maps {
+            event: &event,
+            flat: None,
+        };
+        let describe = |items: &Items<String>| -> Vec<String> {
+            items
+                .iter()
+                .map(|r| match r {
+                    Ok(Outcome::Read(doc)) => format!("{doc:?}"),
+                    Ok(Outcome::Bad(id, why)) => format!("bad {id}: {why}"),
+                    Err(e) => format!("error {e}"),
+                })
+                .collect()
+        };
+        let (mut walked, mut chunks, mut samples_walked, mut samples_chunks) = (0, 0, 0, 0);
+        for file in &files {
+            let Ok(parser) = EvtxParser::from_path(file) else {
+                continue;
+            };
+            let name: Arc<str> = file.to_string_lossy().into();
+            let settings = ParserSettings::new().num_threads(1);
+            let parser = parser.with_configuration(settings.clone());
+            let settings = Arc::new(settings);
+            let in_samples = name.contains("attack-samples");
+            for chunk in parser.into_chunks() {
+                let Ok(mut data) = chunk else { continue };
+                let Ok(mut chunk) = data.parse(Arc::clone(&settings)) else {
+                    continue;
+                };
+                let mut plans = Plans::default();
+                let mut crate_items = Vec::new();
+                for record in chunk.iter() {
+                    crate_items.push(record.and_then(|r| read(r, &name, &mut plans, map)));
+                }
+                let mut plans = Plans::default();
+                let mut ours = Vec::new();
+                chunks += 1;
+                samples_chunks += usize::from(in_samples);
+                if walk_records(&chunk, &name, &mut plans, map, &mut ours) {
+                    walked += 1;
+                    samples_walked += usize::from(in_samples);
+                    assert_eq!(describe(&ours), describe(&crate_items), "{name}");
+                }
+            }
+        }
+        eprintln!("walked {walked} of {chunks} chunks; attack samples {samples_walked} of {samples_chunks}");
+        assert!(walked > 0);
+        assert!(
+            samples_walked * 100 >= samples_chunks * 85,
+            "{samples_walked} of {samples_chunks}"
+        );
     }
 
     /// Every record of the EVTX corpus that the walk maps gives exactly the

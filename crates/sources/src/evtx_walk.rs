@@ -109,12 +109,32 @@ pub(crate) fn extract(record: &mut EvtxRecord<'_>, plans: &mut Plans) -> Option<
     let data = record.chunk.data;
     let start = usize::try_from(record.binxml_offset).ok()?;
     let end = start.checked_add(record.binxml_size as usize)?;
+    extract_in(data, (start, end), plans, Some(record))
+}
+
+/// [`extract`] for the record whose BinXML is `data[window]`, without the
+/// crate's record: `None` also when some substitution value needs the crate
+/// to read it.
+pub(crate) fn extract_raw(
+    data: &[u8],
+    window: (usize, usize),
+    plans: &mut Plans,
+) -> Option<Fields> {
+    extract_in(data, window, plans, None)
+}
+
+fn extract_in<'a>(
+    data: &'a [u8],
+    (start, end): (usize, usize),
+    plans: &mut Plans,
+    mut record: Option<&mut EvtxRecord<'a>>,
+) -> Option<Fields> {
     let (def_offset, at) = single_instance(data, start, end)?;
     let compiled = plans.get(data, def_offset, false)?;
     let Compiled::Event(plan) = &*compiled else {
         return None;
     };
-    let values = substitutions(record, (start, end), def_offset, at)?;
+    let values = substitutions(data, record.as_deref_mut(), (start, end), def_offset, at)?;
     let mut fields = plan.eval(&values)?;
     let Some(slot) = plan.slot else {
         return Some(fields);
@@ -139,7 +159,7 @@ pub(crate) fn extract(record: &mut EvtxRecord<'_>, plans: &mut Plans) -> Option<
             if plan.data.is_some() {
                 return None; // `EventData` twice: the second is `EventData_1`
             }
-            let nested_values = substitutions(record, window, nested_def, nested_at)?;
+            let nested_values = substitutions(data, record, window, nested_def, nested_at)?;
             fields.event_data = dp.eval(&nested_values)?;
             Some(fields)
         }
@@ -147,7 +167,7 @@ pub(crate) fn extract(record: &mut EvtxRecord<'_>, plans: &mut Plans) -> Option<
             if plan.user.is_some() {
                 return None; // `UserData` twice
             }
-            let nested_values = substitutions(record, window, nested_def, nested_at)?;
+            let nested_values = substitutions(data, record, window, nested_def, nested_at)?;
             fields.user_data = up.eval(&nested_values)?;
             Some(fields)
         }
@@ -156,19 +176,20 @@ pub(crate) fn extract(record: &mut EvtxRecord<'_>, plans: &mut Plans) -> Option<
 
 /// The substitution values of the one template instance in `data[window]`
 /// (definition at `def_offset`, value descriptors at `at`): read here when
-/// every value is of a type and size [`read_values`] takes, else by the crate.
-/// The record is left as it was.
+/// every value is of a type and size [`read_values`] takes, else by the crate
+/// from `record` (`None` without one). The record is left as it was.
 fn substitutions<'a>(
-    record: &mut EvtxRecord<'a>,
+    data: &'a [u8],
+    record: Option<&mut EvtxRecord<'a>>,
     window: (usize, usize),
     def_offset: u32,
     at: usize,
 ) -> Option<Vec<Val<'a>>> {
-    let data: &'a [u8] = record.chunk.data;
     let mut out = Vec::new();
     if read_values(data, at, &mut out).is_some() {
         return Some(out);
     }
+    let record = record?;
     // The crate reads the instance at the record's BinXML window: point it
     // at `window` for a moment.
     let (saved_offset, saved_size) = (record.binxml_offset, record.binxml_size);
