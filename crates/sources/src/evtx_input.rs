@@ -600,6 +600,34 @@ pub(crate) mod tests {
         }
     }
 
+    /// Runs `f` on every chunk of every file of the EVTX corpus, with the
+    /// file's name and the parser settings (one thread); `false` (and a
+    /// message saying the test is skipped) when the corpus is not there.
+    fn each_corpus_chunk(
+        mut f: impl FnMut(&Arc<str>, &Arc<ParserSettings>, EvtxChunkData),
+    ) -> bool {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets/evtx");
+        let mut files = Vec::new();
+        evtx_files(&root, &mut files);
+        if files.is_empty() {
+            eprintln!("skipping: {} not found", root.display());
+            return false;
+        }
+        for file in &files {
+            let Ok(parser) = EvtxParser::from_path(file) else {
+                continue;
+            };
+            let name: Arc<str> = file.to_string_lossy().into();
+            let settings = ParserSettings::new().num_threads(1);
+            let parser = parser.with_configuration(settings.clone());
+            let settings = Arc::new(settings);
+            for data in parser.into_chunks().flatten() {
+                f(&name, &settings, data);
+            }
+        }
+        true
+    }
+
     /// On every chunk of the EVTX corpus (damaged files included), reading
     /// the records by the walk (and with the crate's iterator from the first
     /// record the walk cannot read) gives exactly what the crate's iterator
@@ -607,13 +635,6 @@ pub(crate) mod tests {
     /// the attack samples' chunks to the end.
     #[test]
     fn record_walk_matches_the_crates_iterator() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets/evtx");
-        let mut files = Vec::new();
-        evtx_files(&root, &mut files);
-        if files.is_empty() {
-            eprintln!("skipping: {} not found", root.display());
-            return;
-        }
         let event = |e: Event| {
             let id = match e.origin.locator {
                 Locator::Record(id) => id,
@@ -637,38 +658,31 @@ pub(crate) mod tests {
                 .collect()
         };
         let (mut whole, mut chunks, mut samples_whole, mut samples_chunks) = (0, 0, 0, 0);
-        for file in &files {
-            let Ok(parser) = EvtxParser::from_path(file) else {
-                continue;
-            };
-            let name: Arc<str> = file.to_string_lossy().into();
-            let settings = ParserSettings::new().num_threads(1);
-            let parser = parser.with_configuration(settings.clone());
-            let settings = Arc::new(settings);
+        let found = each_corpus_chunk(|name, settings, mut data| {
             let in_samples = name.contains("attack-samples");
-            for chunk in parser.into_chunks() {
-                let Ok(mut data) = chunk else { continue };
-                let (crate_items, walked_whole) = {
-                    let Ok(mut chunk) = data.parse(Arc::clone(&settings)) else {
-                        continue;
-                    };
-                    let mut plans = Plans::default();
-                    let mut items = Vec::new();
-                    for record in chunk.iter() {
-                        items.push(record.and_then(|r| read(r, &name, &mut plans, map)));
-                    }
-                    let mut plans = Plans::default();
-                    let whole = walk_records(&chunk, &name, &mut plans, map, &mut Vec::new());
-                    (items, whole.is_ok())
+            let (crate_items, walked_whole) = {
+                let Ok(mut chunk) = data.parse(Arc::clone(settings)) else {
+                    return;
                 };
-                chunks += 1;
-                samples_chunks += usize::from(in_samples);
-                whole += usize::from(walked_whole);
-                samples_whole += usize::from(walked_whole && in_samples);
-                let mut ours = Vec::new();
-                map_chunk(&mut data, &name, &settings, map, &mut ours);
-                assert_eq!(describe(&ours), describe(&crate_items), "{name}");
-            }
+                let mut plans = Plans::default();
+                let mut items = Vec::new();
+                for record in chunk.iter() {
+                    items.push(record.and_then(|r| read(r, name, &mut plans, map)));
+                }
+                let mut plans = Plans::default();
+                let whole = walk_records(&chunk, name, &mut plans, map, &mut Vec::new());
+                (items, whole.is_ok())
+            };
+            chunks += 1;
+            samples_chunks += usize::from(in_samples);
+            whole += usize::from(walked_whole);
+            samples_whole += usize::from(walked_whole && in_samples);
+            let mut ours = Vec::new();
+            map_chunk(&mut data, name, settings, map, &mut ours);
+            assert_eq!(describe(&ours), describe(&crate_items), "{name}");
+        });
+        if !found {
+            return;
         }
         eprintln!(
             "walked {whole} of {chunks} chunks whole; attack samples {samples_whole} of {samples_chunks}"
@@ -685,61 +699,46 @@ pub(crate) mod tests {
     /// and arrays it leaves to the JSON path).
     #[test]
     fn walk_matches_json_path_on_corpus() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets/evtx");
-        let mut files = Vec::new();
-        evtx_files(&root, &mut files);
-        if files.is_empty() {
-            eprintln!("skipping: {} not found", root.display());
-            return;
-        }
         let (mut walked, mut total, mut samples_walked, mut samples_total) = (0, 0, 0, 0);
-        for file in &files {
-            let Ok(parser) = EvtxParser::from_path(file) else {
-                continue;
-            };
-            let name = file.to_string_lossy();
-            let settings = ParserSettings::new().num_threads(1);
-            let parser = parser.with_configuration(settings.clone());
-            let settings = Arc::new(settings);
+        let found = each_corpus_chunk(|name, settings, mut data| {
             let in_samples = name.contains("attack-samples");
-            for chunk in parser.into_chunks() {
-                let Ok(mut data) = chunk else { continue };
-                let Ok(mut chunk) = data.parse(Arc::clone(&settings)) else {
-                    continue;
+            let Ok(mut chunk) = data.parse(Arc::clone(settings)) else {
+                return;
+            };
+            let mut plans = Plans::default();
+            for record in chunk.iter() {
+                let Ok(mut record) = record else { continue };
+                let id = record.event_record_id;
+                let before = (record.binxml_offset, record.binxml_size);
+                let fast = evtx_walk::extract(&mut record, &mut plans);
+                assert_eq!(before, (record.binxml_offset, record.binxml_size));
+                let header = || Header {
+                    record_id: id,
+                    time: record.timestamp,
                 };
-                let mut plans = Plans::default();
-                for record in chunk.iter() {
-                    let Ok(mut record) = record else { continue };
-                    let id = record.event_record_id;
-                    let before = (record.binxml_offset, record.binxml_size);
-                    let fast = evtx_walk::extract(&mut record, &mut plans);
-                    assert_eq!(before, (record.binxml_offset, record.binxml_size));
-                    let header = || Header {
-                        record_id: id,
-                        time: record.timestamp,
-                    };
-                    let slow = record
-                        .clone()
-                        .into_json_bytes()
-                        .ok()
-                        .and_then(|r| serde_json::from_slice::<serde_json::Value>(&r.data).ok())
-                        .and_then(|v| winlog::map_record(&v, &name, Some(header())));
-                    total += 1;
-                    samples_total += usize::from(in_samples);
-                    let Some(fields) = fast else { continue };
-                    walked += 1;
-                    samples_walked += usize::from(in_samples);
-                    let fast = winlog::build(fields, &name, Some(header()));
-                    let slow =
-                        slow.unwrap_or_else(|| panic!("{name} record {id}: JSON path failed"));
-                    assert_eq!(fast.index, slow.index, "{name} record {id}");
-                    assert_eq!(
-                        serde_json::to_string(&fast.doc).ok(),
-                        serde_json::to_string(&slow.doc).ok(),
-                        "{name} record {id}"
-                    );
-                }
+                let slow = record
+                    .clone()
+                    .into_json_bytes()
+                    .ok()
+                    .and_then(|r| serde_json::from_slice::<serde_json::Value>(&r.data).ok())
+                    .and_then(|v| winlog::map_record(&v, name, Some(header())));
+                total += 1;
+                samples_total += usize::from(in_samples);
+                let Some(fields) = fast else { continue };
+                walked += 1;
+                samples_walked += usize::from(in_samples);
+                let fast = winlog::build(fields, name, Some(header()));
+                let slow = slow.unwrap_or_else(|| panic!("{name} record {id}: JSON path failed"));
+                assert_eq!(fast.index, slow.index, "{name} record {id}");
+                assert_eq!(
+                    serde_json::to_string(&fast.doc).ok(),
+                    serde_json::to_string(&slow.doc).ok(),
+                    "{name} record {id}"
+                );
             }
+        });
+        if !found {
+            return;
         }
         eprintln!("walked {walked} of {total} records; attack samples {samples_walked} of {samples_total}");
         assert!(total > 17_000, "{total}");
