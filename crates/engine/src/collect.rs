@@ -179,7 +179,7 @@ fn read_kept(bytes: &[u8]) -> Option<KeptRecord<'_>> {
     })
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct BlobRef {
     block: u32,
     offset: u32,
@@ -666,6 +666,7 @@ impl<'e> Collector<'e> {
             excepted: self.excepted,
             ..RunOutput::default()
         };
+        let mut found = Vec::new();
         for (r, res) in results.into_iter().enumerate() {
             let Some(res) = res else { continue };
             if res.skipped {
@@ -674,10 +675,91 @@ impl<'e> Collector<'e> {
             if res.at_max {
                 out.rules_at_max_signals.push(r);
             }
-            out.detections.extend(res.detections);
-            out.warnings.extend(res.warnings);
+            found.extend(res.detections);
         }
+        let (detections, warnings) = self.read_detections(found);
+        out.detections = detections;
+        out.warnings = warnings;
         out
+    }
+
+    /// The detections, each with its events read back. Every event is read
+    /// once, in the order it is kept (so each compressed block is unpacked
+    /// once, or once a core, and lines are read again in file order), and
+    /// handed to the detections that name it.
+    fn read_detections(&self, found: Vec<Found>) -> (Vec<Detection>, Vec<String>) {
+        let mut wanted: Vec<BlobRef> = found
+            .iter()
+            .flat_map(|f| f.events.iter().copied())
+            .collect();
+        wanted.sort_unstable();
+        // each event kept once, with how many detections take it
+        let mut refs: Vec<(BlobRef, usize)> = Vec::new();
+        for at in wanted {
+            match refs.last_mut() {
+                Some((last, n)) if *last == at => *n += 1,
+                _ => refs.push((at, 1)),
+            }
+        }
+        // on every core, each reading a run of the kept events
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, refs.len().max(1));
+        let per = refs.len().div_ceil(threads).max(1);
+        let parts: Vec<(Vec<Option<Event>>, Vec<String>)> = std::thread::scope(|s| {
+            let handles: Vec<_> = (refs.chunks(per))
+                .map(|part| {
+                    s.spawn(move || {
+                        let mut cache = ReadCache::default();
+                        let events = (part.iter())
+                            .map(|&(at, _)| Some(self.event_at(at, &mut cache)))
+                            .collect();
+                        (events, cache.warnings)
+                    })
+                })
+                .collect();
+            (handles.into_iter())
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        let mut pool: Vec<Option<Event>> = Vec::with_capacity(refs.len());
+        let mut warnings = Vec::new();
+        for (events, w) in parts {
+            pool.extend(events);
+            warnings.extend(w);
+        }
+        let mut take = |at: &BlobRef| {
+            let i = refs.binary_search_by_key(at, |&(a, _)| a).ok()?;
+            let left = &mut refs.get_mut(i)?.1;
+            *left -= 1;
+            let slot = pool.get_mut(i)?;
+            if *left == 0 {
+                slot.take()
+            } else {
+                slot.clone()
+            }
+        };
+        let mut detections = Vec::with_capacity(found.len());
+        for f in found {
+            let events: Vec<Event> = f.events.iter().filter_map(&mut take).collect();
+            let Some(first) = events.first() else {
+                continue;
+            };
+            let rule = &self.engine.rules[f.rule].rule;
+            let severity = match f.sequence {
+                true => rule.severity,
+                false => alert_severity(rule, first),
+            };
+            detections.push(Detection {
+                rule: f.rule,
+                events,
+                sequence: f.sequence,
+                severity,
+                first_time: f.first_time,
+                last_time: f.last_time,
+            });
+        }
+        (detections, warnings)
     }
 
     fn run_rule(&self, r: usize, rf: RuleFacts) -> RuleResult {
@@ -706,7 +788,6 @@ impl<'e> Collector<'e> {
             size: Some(max),
             max_samples_per_key: 1,
         };
-        let mut cache = ReadCache::default();
         let time_of = |k: usize| facts.get(k).map(|f| rf.time(f)).filter(|&t| t != i128::MAX);
         match exec::run_facts(&cr.plan, &view, &limits) {
             Output::Events(ids) => {
@@ -715,12 +796,10 @@ impl<'e> Collector<'e> {
                     let Some(stored) = rf.events.get(k) else {
                         continue;
                     };
-                    let event = self.event_at(*stored, &mut cache);
-                    res.detections.push(Detection {
+                    res.detections.push(Found {
                         rule: r,
                         sequence: false,
-                        severity: alert_severity(&cr.rule, &event),
-                        events: vec![event],
+                        events: vec![*stored],
                         first_time: time_of(k),
                         last_time: time_of(k),
                     });
@@ -730,30 +809,28 @@ impl<'e> Collector<'e> {
                 res.at_max = seqs.len() >= max;
                 for m in seqs {
                     let ks: Vec<usize> = m.events.iter().flatten().copied().collect();
-                    let events: Vec<Event> = ks
+                    let events: Vec<BlobRef> = ks
                         .iter()
                         .filter_map(|&k| facts.get(k))
                         .filter_map(|f| {
                             let at = self.stored.binary_search_by_key(&f.event, |s| s.0).ok()?;
                             self.stored.get(at)
                         })
-                        .map(|&(_, at)| self.event_at(at, &mut cache))
+                        .map(|&(_, at)| at)
                         .collect();
                     if events.is_empty() {
                         continue;
                     }
-                    res.detections.push(Detection {
+                    res.detections.push(Found {
                         rule: r,
                         first_time: ks.first().and_then(|&k| time_of(k)),
                         last_time: ks.last().and_then(|&k| time_of(k)),
                         events,
                         sequence: true,
-                        severity: cr.rule.severity,
                     });
                 }
             }
         }
-        res.warnings = cache.warnings;
         res
     }
 }
@@ -838,10 +915,19 @@ fn trim_event_rule(rf: &mut RuleFacts, max: usize, by_time_only: bool) {
 
 #[derive(Default)]
 struct RuleResult {
-    detections: Vec<Detection>,
+    detections: Vec<Found>,
     skipped: bool,
     at_max: bool,
-    warnings: Vec<String>,
+}
+
+/// A detection whose events are still where the collector keeps them
+/// (read back by [`Collector::read_detections`]).
+struct Found {
+    rule: usize,
+    sequence: bool,
+    events: Vec<BlobRef>,
+    first_time: Option<i128>,
+    last_time: Option<i128>,
 }
 
 /// One rule's facts as the executor reads them.
