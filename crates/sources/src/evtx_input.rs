@@ -512,21 +512,12 @@ fn read<T>(
     if let Some(fields) = evtx_walk::extract(&mut record, plans) {
         return Ok(mapped(fields, header, file, map));
     }
-    let event = |source, index: &str| Event {
-        source,
-        index: index_name(index),
-        id: None,
-        origin: Origin {
-            file: file.clone(),
-            locator: Locator::Record(id),
-        },
-    };
     // The JSON path, for the records the walk leaves.
     let rendered = record.into_json_bytes()?;
     Ok(
         match serde_json::from_slice::<serde_json::Value>(&rendered.data) {
             Ok(v) => match winlog::map_record(&v, file, Some(header)) {
-                Some(m) => Outcome::Read((map.event)(event(m.doc, m.index))),
+                Some(m) => Outcome::Read((map.event)(record_event(m.doc, m.index, file, id))),
                 None => Outcome::Bad(id, "record has no Event/System element".into()),
             },
             Err(e) => Outcome::Bad(id, format!("rendered record is not valid JSON: {e}")),
@@ -552,15 +543,25 @@ fn mapped<T>(fields: Fields, header: Header, file: &Arc<str>, map: Maps<'_, T>) 
             return Outcome::Read(item);
         }
     }
-    Outcome::Read((map.event)(Event {
-        source: doc.into_map(),
+    Outcome::Read((map.event)(record_event(doc.into_map(), index, file, id)))
+}
+
+/// The event of record `id` of `file`, with its document and index.
+fn record_event(
+    source: harrier_event::Map<String, serde_json::Value>,
+    index: &str,
+    file: &Arc<str>,
+    id: u64,
+) -> Event {
+    Event {
+        source,
         index: index_name(index),
         id: None,
         origin: Origin {
             file: file.clone(),
             locator: Locator::Record(id),
         },
-    }))
+    }
 }
 
 /// An error and its sources, joined with ": ".
