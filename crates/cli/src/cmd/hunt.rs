@@ -280,8 +280,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if stats {
         let c = collector.stats();
         eprintln!(
-            "stats: events read: {}; facts {} ({} MB), key tuples {} ({} MB), key lists {}, documents {} ({} MB as JSON, {} MB held)",
+            "stats: events read: {}; filters evaluated {}, facts {} ({} MB), key tuples {} ({} MB), key lists {}, documents {} ({} MB as JSON, {} MB held)",
             memory(started),
+            engine.filters_evaluated(),
             c.facts,
             c.fact_bytes >> 20,
             c.tuples,
