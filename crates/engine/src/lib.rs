@@ -266,8 +266,10 @@ struct Prefilter {
     literal_fields: Vec<FieldPath>,
     /// Wildcard clauses ([`literal::Lit::Has`]), searched per field.
     fragments: Vec<Option<Fragments>>,
-    /// (field position, lower-case value) → the clauses it meets.
-    literal_index: ahash::AHashMap<(usize, String), Lit>,
+    /// What meeting each indexed value or fragment does, by its number.
+    lits: Vec<Lit>,
+    /// (field position, lower-case value) → the number of its [`Lit`].
+    literal_index: ahash::AHashMap<(usize, String), u32>,
     /// Per entry: (clause bits, common value) pairs: the clauses a common
     /// value meets without marking them (see [`Prefilter::split_common`]).
     entry_common: Vec<Vec<(u8, u32)>>,
@@ -332,7 +334,7 @@ impl Prefilter {
         &mut self,
         exact: ahash::AHashMap<(usize, String), Lights>,
         fragments: std::collections::BTreeMap<(usize, String), Lights>,
-    ) -> std::collections::BTreeMap<(usize, String), Lit> {
+    ) -> std::collections::BTreeMap<(usize, String), u32> {
         let n = self.entries.len();
         // per entry and clause bit: the most pairs one of its values meets,
         // and whether one of its values is common
@@ -367,27 +369,79 @@ impl Prefilter {
             })
             .collect();
         self.entry_common = vec![Vec::new(); n];
-        let mut split = |hits: Lights| -> Lit {
-            if hits.len() <= COMMON_VALUE {
-                return Lit {
+        let mut split = |hits: Lights| -> u32 {
+            let lit = if hits.len() <= COMMON_VALUE {
+                Lit {
                     marks: hits,
                     common: NOT_COMMON,
-                };
-            }
-            let k = self.commons as u32;
-            self.commons += 1;
-            let mut marks = Vec::new();
-            for (entry, bits) in hits {
-                self.entry_common[entry as usize].push((bits, k));
-                let m = bits & forced[entry as usize];
-                if m != 0 {
-                    marks.push((entry, m));
                 }
-            }
-            Lit { marks, common: k }
+            } else {
+                let k = self.commons as u32;
+                self.commons += 1;
+                let mut marks = Vec::new();
+                for (entry, bits) in hits {
+                    self.entry_common[entry as usize].push((bits, k));
+                    let m = bits & forced[entry as usize];
+                    if m != 0 {
+                        marks.push((entry, m));
+                    }
+                }
+                Lit { marks, common: k }
+            };
+            self.lits.push(lit);
+            (self.lits.len() - 1) as u32
         };
         self.literal_index = exact.into_iter().map(|(k, h)| (k, split(h))).collect();
         fragments.into_iter().map(|(k, h)| (k, split(h))).collect()
+    }
+}
+
+impl Prefilter {
+    /// Appends the numbers of the [`Lit`]s value `v` of literal field `fi`
+    /// meets: its lower-case form's in the value index, and each fragment's
+    /// found in it. `key` and `folded` are working space.
+    fn lights_of(
+        &self,
+        fi: usize,
+        v: &Value,
+        key: &mut String,
+        folded: &mut String,
+        out: &mut Vec<u32>,
+    ) {
+        key.clear();
+        match v {
+            Value::String(s) if s.is_ascii() => {
+                key.push_str(s);
+                key.make_ascii_lowercase();
+            }
+            // the same folding analysis applied to the literals
+            Value::String(s) => key.push_str(&s.to_lowercase()),
+            Value::Number(n) => {
+                use std::fmt::Write;
+                let _ = write!(key, "{n}");
+            }
+            Value::Bool(b) => key.push_str(if *b { "true" } else { "false" }),
+            _ => return,
+        }
+        // the lookup key owns its string; reuse one allocation per probe
+        let probe = (fi, std::mem::take(key));
+        if let Some(&lit) = self.literal_index.get(&probe) {
+            out.push(lit);
+        }
+        *key = probe.1;
+        if let Some(Some(fr)) = self.fragments.get(fi) {
+            match v {
+                // `key` is the lower-cased value, which is the fold for ASCII
+                Value::String(s) if s.is_ascii() => fr.each_hit(key, out),
+                Value::String(s) => {
+                    harrier_eql::pattern::fold_for_fragments(s, folded);
+                    fr.each_hit(folded, out);
+                }
+                // patterns match a number's or a boolean's text too,
+                // which is rare enough to light every fragment for
+                _ => fr.each(out),
+            }
+        }
     }
 }
 
@@ -399,8 +453,8 @@ struct Fragments {
     /// thousands of short patterns): then every clause is lit, so nothing
     /// is missed.
     automaton: Option<aho_corasick::AhoCorasick>,
-    /// Per pattern of the automaton: the clauses it meets.
-    hits: Vec<Lit>,
+    /// Per pattern of the automaton: the number of the [`Lit`] it meets.
+    hits: Vec<u32>,
 }
 
 impl Fragments {
@@ -408,9 +462,9 @@ impl Fragments {
     /// (field position, fragment) → (entry, bit) pairs.
     fn new(
         fields: usize,
-        all: std::collections::BTreeMap<(usize, String), Lit>,
+        all: std::collections::BTreeMap<(usize, String), u32>,
     ) -> Vec<Option<Fragments>> {
-        let mut per_field: Vec<(Vec<String>, Vec<Lit>)> =
+        let mut per_field: Vec<(Vec<String>, Vec<u32>)> =
             (0..fields).map(|_| Default::default()).collect();
         for ((fpos, frag), hits) in all {
             per_field[fpos].0.push(frag);
@@ -432,22 +486,19 @@ impl Fragments {
             .collect()
     }
 
-    /// Calls `light` with what each fragment found in `folded` meets.
-    fn each_hit(&self, folded: &str, light: &mut impl FnMut(&Lit)) {
+    /// Appends the [`Lit`] of each fragment found in `folded`.
+    fn each_hit(&self, folded: &str, out: &mut Vec<u32>) {
         let Some(automaton) = &self.automaton else {
-            return self.each(light);
+            return self.each(out);
         };
         for m in automaton.find_overlapping_iter(folded) {
-            light(&self.hits[m.pattern().as_usize()]);
+            out.push(self.hits[m.pattern().as_usize()]);
         }
     }
 
-    /// Calls `light` with what every fragment meets: for values that are
-    /// not text.
-    fn each(&self, light: &mut impl FnMut(&Lit)) {
-        for lit in &self.hits {
-            light(lit);
-        }
+    /// Appends the [`Lit`] of every fragment: for values that are not text.
+    fn each(&self, out: &mut Vec<u32>) {
+        out.extend_from_slice(&self.hits);
     }
 }
 
@@ -473,6 +524,64 @@ struct Scratch {
     folded: String,
     /// A bit per common value: met by the event (all zero between calls).
     common: Vec<u64>,
+    /// The lits of a value that is not cached.
+    lits: Vec<u32>,
+    cache: LightCache,
+}
+
+/// Text values longer than this are not cached.
+const CACHE_VALUE: usize = 1024;
+/// The cache is emptied when it holds this many values…
+const CACHE_ENTRIES: usize = 32 * 1024;
+/// …or this many bytes of values and lits.
+const CACHE_BYTES: usize = 4 << 20;
+
+/// The [`Lit`]s of text values met before, per literal field. Events repeat
+/// the values of earlier events (the same programs, parents, hosts, users and
+/// registry keys), and finding a value here replaces lower-casing it, looking
+/// it up in the value index and searching it for every fragment of its
+/// field. Bounded by emptying it when full ([`CACHE_ENTRIES`],
+/// [`CACHE_BYTES`]); kept for one engine at a time (a thread may run
+/// several).
+#[derive(Default)]
+struct LightCache {
+    /// [`Engine::id`] of the engine the lits belong to.
+    engine: u64,
+    /// Per literal field: value → its range of `lits`.
+    fields: Vec<hashbrown::HashMap<Box<str>, (u32, u32), foldhash::fast::FixedState>>,
+    lits: Vec<u32>,
+    entries: usize,
+    bytes: usize,
+}
+
+impl LightCache {
+    fn clear(&mut self) {
+        self.fields.iter_mut().for_each(|f| f.clear());
+        self.lits.clear();
+        self.entries = 0;
+        self.bytes = 0;
+    }
+
+    /// The lits of text value `s` of literal field `fi`, computed by
+    /// `compute` (which appends them) when not cached yet.
+    fn lits_of(&mut self, fi: usize, s: &str, compute: impl FnOnce(&mut Vec<u32>)) -> &[u32] {
+        if self.fields.len() <= fi {
+            self.fields.resize_with(fi + 1, Default::default);
+        }
+        if let Some(&(start, end)) = self.fields[fi].get(s) {
+            return &self.lits[start as usize..end as usize];
+        }
+        if self.entries >= CACHE_ENTRIES || self.bytes >= CACHE_BYTES {
+            self.clear();
+        }
+        let start = self.lits.len();
+        compute(&mut self.lits);
+        let end = self.lits.len();
+        self.fields[fi].insert(s.into(), (start as u32, end as u32));
+        self.entries += 1;
+        self.bytes += s.len() + 4 * (end - start);
+        &self.lits[start..end]
+    }
 }
 
 thread_local! {
@@ -482,6 +591,8 @@ thread_local! {
 /// The compiled rule set.
 #[derive(Debug)]
 pub struct Engine {
+    /// Tells engines apart (for per-thread caches of what a value means).
+    id: u64,
     prefilter: Prefilter,
     rules: Vec<CompiledRule>,
     kql_rules: Vec<Rule>,
@@ -683,7 +794,9 @@ impl Engine {
                 None => prefilter.literal_unslotted.push(fpos),
             }
         }
+        static ENGINES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Engine {
+            id: ENGINES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             prefilter,
             rules: compiled,
             kql_rules,
@@ -948,6 +1061,8 @@ impl Engine {
                 key,
                 folded,
                 common,
+                lits,
+                cache,
             } = &mut *scratch;
             if masks.len() < p.entries.len() {
                 masks.resize(p.entries.len(), 0);
@@ -969,41 +1084,25 @@ impl Engine {
                     common[k / 64] |= 1 << (k % 64);
                 }
             }
+            if cache.engine != self.id {
+                cache.clear();
+                cache.engine = self.id;
+            }
             // light up the clauses the event's values meet
             let mut light = |fi: usize, v: &Value| {
-                key.clear();
-                match v {
-                    Value::String(s) if s.is_ascii() => {
-                        key.push_str(s);
-                        key.make_ascii_lowercase();
+                let ids: &[u32] = match v {
+                    Value::String(s) if s.len() <= CACHE_VALUE => {
+                        cache.lits_of(fi, s, |out| p.lights_of(fi, v, key, folded, out))
                     }
-                    // the same folding analysis applied to the literals
-                    Value::String(s) => key.push_str(&s.to_lowercase()),
-                    Value::Number(n) => {
-                        use std::fmt::Write;
-                        let _ = write!(key, "{n}");
+                    _ => {
+                        lits.clear();
+                        p.lights_of(fi, v, key, folded, lits);
+                        lits
                     }
-                    Value::Bool(b) => key.push_str(if *b { "true" } else { "false" }),
-                    _ => return,
-                }
-                // the lookup key owns its string; reuse one allocation per probe
-                let probe = (fi, std::mem::take(key));
-                if let Some(lit) = p.literal_index.get(&probe) {
-                    mark(masks, touched, common, lit);
-                }
-                *key = probe.1;
-                if let Some(Some(fr)) = p.fragments.get(fi) {
-                    let mut lit = |l: &Lit| mark(masks, touched, common, l);
-                    match v {
-                        // `key` is the lower-cased value, which is the fold for ASCII
-                        Value::String(s) if s.is_ascii() => fr.each_hit(key, &mut lit),
-                        Value::String(s) => {
-                            harrier_eql::pattern::fold_for_fragments(s, folded);
-                            fr.each_hit(folded, &mut lit);
-                        }
-                        // patterns match a number's or a boolean's text too,
-                        // which is rare enough to light every fragment for
-                        _ => fr.each(&mut lit),
+                };
+                for &id in ids {
+                    if let Some(lit) = p.lits.get(id as usize) {
+                        mark(masks, touched, common, lit);
                     }
                 }
             };
