@@ -81,9 +81,13 @@ pub fn intern(text: &str) -> u32 {
 
 const NONE: u16 = u16::MAX;
 
+/// Keys of a [`Node`]: looked up for every key of every document read, so
+/// hashed with a hasher made for short keys.
+type Children = std::collections::HashMap<Box<str>, Node, foldhash::fast::FixedState>;
+
 #[derive(Debug, Default)]
 pub(crate) struct Node {
-    children: AHashMap<Box<str>, Node>,
+    children: Children,
     pub(crate) slot: Option<u16>,
     /// One bit of 64, spread over the tree's nodes: a reader meeting keys
     /// of one object can tell most keys it has not met yet by their bits
