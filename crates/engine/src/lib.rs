@@ -394,9 +394,7 @@ impl Prefilter {
         self.literal_index = exact.into_iter().map(|(k, h)| (k, split(h))).collect();
         fragments.into_iter().map(|(k, h)| (k, split(h))).collect()
     }
-}
 
-impl Prefilter {
     /// Appends the numbers of the [`Lit`]s value `v` of literal field `fi`
     /// meets: its lower-case form's in the value index, and each fragment's
     /// found in it. `key` and `folded` are working space.
