@@ -58,6 +58,33 @@ impl<'a> Report<'a> {
         }
     }
 
+    /// What the alert's primary document (the last of
+    /// [`Report::documents`]) says of it, without building EQL alerts'
+    /// documents. Empty for an alert without events.
+    pub fn head(&self, a: Alert<'a>) -> Head {
+        match a {
+            Alert::Eql(d) => self
+                .engine
+                .alert_head(d)
+                .map(|h| Head {
+                    name: h.name,
+                    severity: h.severity.as_str().to_owned(),
+                    risk_score: text_of(&h.risk),
+                    uuid: h.uuid,
+                })
+                .unwrap_or_default(),
+            Alert::Kql(k) => {
+                let get = |key: &str| k.document.get(key).map(text_of).unwrap_or_default();
+                Head {
+                    name: get("kibana.alert.rule.name"),
+                    severity: get("kibana.alert.severity"),
+                    risk_score: get("kibana.alert.risk_score"),
+                    uuid: get("kibana.alert.uuid"),
+                }
+            }
+        }
+    }
+
     /// How many alert documents [`Report::documents`] gives.
     pub fn document_count(&self, a: Alert<'a>) -> usize {
         match a {
@@ -251,6 +278,15 @@ impl Style {
     }
 }
 
+/// What an alert's primary document says of it, as text ([`Report::head`]).
+#[derive(Default)]
+pub struct Head {
+    pub name: String,
+    pub severity: String,
+    pub risk_score: String,
+    pub uuid: String,
+}
+
 /// The fields of one alert row (CSV and JSONL).
 pub struct Row {
     pub rule_id: String,
@@ -331,19 +367,12 @@ pub fn techniques(rule: &Rule) -> Vec<String> {
 
 pub fn row<'a>(report: &Report<'a>, a: Alert<'a>) -> Row {
     let rule = report.alert_rule(a);
-    let docs = report.documents(a);
-    let primary = docs.last();
-    let get = |k: &str| {
-        primary
-            .and_then(|p| p.get(k))
-            .map(text_of)
-            .unwrap_or_default()
-    };
+    let head = report.head(a);
     Row {
         rule_id: rule.rule_id.clone(),
-        rule_name: get("kibana.alert.rule.name"),
-        severity: get("kibana.alert.severity"),
-        risk_score: get("kibana.alert.risk_score"),
+        rule_name: head.name,
+        severity: head.severity,
+        risk_score: head.risk_score,
         tactics: tactics(rule),
         techniques: techniques(rule),
         host: report.field(a, What::Host),
@@ -352,7 +381,7 @@ pub fn row<'a>(report: &Report<'a>, a: Alert<'a>) -> Row {
         command_line: report.field(a, What::CommandLine),
         first_time: report.time(a, false),
         last_time: report.time(a, true),
-        alert_id: get("kibana.alert.uuid"),
+        alert_id: head.uuid,
         events: report.event_count(a),
         origin: report.origin(a),
     }

@@ -860,6 +860,25 @@ impl Engine {
         }
     }
 
+    /// What the primary alert document of `d` says of it (name, severity,
+    /// risk score, id: [`harrier_rules::alert::AlertHead`]), without building
+    /// the documents. `None` when `d` has no events.
+    pub fn alert_head(&self, d: &Detection) -> Option<harrier_rules::alert::AlertHead> {
+        let cr = self.rules.get(d.rule)?;
+        let ctx = harrier_rules::alert::AlertContext::new(
+            self.options.execution_time,
+            &self.options.space_id,
+        );
+        if d.sequence {
+            let refs: Vec<&Event> = d.events.iter().collect();
+            harrier_rules::alert::sequence_head(&cr.rule, &refs, &ctx)
+        } else {
+            d.events
+                .first()
+                .map(|e| harrier_rules::alert::alert_head(&cr.rule, e, &ctx))
+        }
+    }
+
     pub fn errors(&self) -> &[CompileError] {
         &self.errors
     }

@@ -108,21 +108,44 @@ pub fn alert_severity(rule: &Rule, event: &Event) -> Severity {
     severity_override(rule, &event.source).unwrap_or(rule.severity)
 }
 
-/// Builds the alert for one event matched by a single-event rule.
-pub fn build_alert(rule: &Rule, event: &Event, ctx: &AlertContext) -> Map<String, Value> {
+/// What an alert's primary document says of it (the alert of a single-event
+/// rule, the shell of a sequence): its `kibana.alert.rule.name`,
+/// `kibana.alert.severity`, `kibana.alert.risk_score` and `kibana.alert.uuid`,
+/// for writers that show only these and need not build the documents.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertHead {
+    pub name: String,
+    pub severity: Severity,
+    pub risk: Value,
+    pub uuid: String,
+}
+
+/// The [`AlertHead`] of [`build_alert`]'s document.
+pub fn alert_head(rule: &Rule, event: &Event, ctx: &AlertContext) -> AlertHead {
+    event_head(rule, event, &event_id(event), ctx)
+}
+
+/// [`alert_head`] for an event whose id is `eid`.
+fn event_head(rule: &Rule, event: &Event, eid: &str, ctx: &AlertContext) -> AlertHead {
     let uuid = ctx.rule_uuid(rule);
-    let eid = event_id(event);
     let version = ctx
         .event_version
         .map_or_else(|| "undefined".to_owned(), |v| v.to_string());
     let scope = format!("{}:{}", ctx.space_id, uuid);
-    let id = sha256_hex(&[&event.index, &eid, &version, &scope]);
+    AlertHead {
+        name: name_override(rule, &event.source).unwrap_or_else(|| rule.name.clone()),
+        severity: alert_severity(rule, event),
+        risk: risk_score_override(rule, &event.source)
+            .unwrap_or_else(|| Value::from(rule.risk_score)),
+        uuid: sha256_hex(&[&event.index, eid, &version, &scope]),
+    }
+}
 
-    let name = name_override(rule, &event.source).unwrap_or_else(|| rule.name.clone());
-    let severity = alert_severity(rule, event);
-    let risk =
-        risk_score_override(rule, &event.source).unwrap_or_else(|| Value::from(rule.risk_score));
-    let reason = reason_message(&name, severity, Some(&event.source));
+/// Builds the alert for one event matched by a single-event rule.
+pub fn build_alert(rule: &Rule, event: &Event, ctx: &AlertContext) -> Map<String, Value> {
+    let eid = event_id(event);
+    let head = event_head(rule, event, &eid, ctx);
+    let reason = reason_message(&head.name, head.severity, Some(&event.source));
     let parent = Parent::Event {
         id: &eid,
         index: &event.index,
@@ -133,11 +156,11 @@ pub fn build_alert(rule: &Rule, event: &Event, ctx: &AlertContext) -> Map<String
         &[parent],
         original_time(&event.source),
         &reason,
-        &id,
+        &head.uuid,
         Overrides {
-            name,
-            severity,
-            risk,
+            name: head.name,
+            severity: head.severity,
+            risk: head.risk,
         },
     );
     merge_into_source(&event.source, fields)
@@ -192,24 +215,16 @@ pub fn build_sequence_alerts(
     if events.is_empty() {
         return Vec::new();
     }
-    let uuid = ctx.rule_uuid(rule).to_owned();
     let plain = Overrides {
         name: rule.name.clone(),
         severity: rule.severity,
         risk: Value::from(rule.risk_score),
     };
-    let ids: Vec<String> = events.iter().map(|e| event_id(e)).collect();
-
-    // Building-block ids depend on every block's ancestry.
-    let mut base = String::new();
-    for (e, id) in events.iter().zip(&ids) {
-        base.push_str(id);
-        base.push_str(&e.index);
-        base.push_str(&uuid);
-    }
-    let block_ids: Vec<String> = (0..events.len())
-        .map(|i| sha256_hex(&[&base, &i.to_string()]))
-        .collect();
+    let SequenceIds {
+        events: ids,
+        blocks: block_ids,
+        shell: shell_id,
+    } = sequence_ids(rule, events, ctx);
 
     let mut blocks: Vec<Map<String, Value>> = Vec::with_capacity(events.len() + 1);
     for ((e, eid), bid) in events.iter().zip(&ids).zip(&block_ids) {
@@ -240,25 +255,7 @@ pub fn build_sequence_alerts(
         _ => Map::new(),
     });
     let reason = reason_message(&rule.name, rule.severity, reason_doc.as_ref());
-    let parents: Vec<Parent<'_>> = events
-        .iter()
-        .zip(&ids)
-        .zip(&block_ids)
-        .map(|((e, eid), bid)| Parent::Block {
-            event_id: eid,
-            event_index: &e.index,
-            id: bid,
-        })
-        .collect();
-    let mut shell_id_input = String::new();
-    for p in &parents {
-        for a in p.ancestors(&uuid) {
-            shell_id_input.push_str(&a.id);
-            shell_id_input.push_str(&a.index);
-        }
-    }
-    shell_id_input.push_str(&uuid);
-    let shell_id = sha256_hex(&[&shell_id_input]);
+    let parents = block_parents(events, &ids, &block_ids);
     // `original_time` of the shell comes from the first block, whose `@timestamp`
     // is the execution time.
     let first_block_time = blocks
@@ -297,6 +294,74 @@ pub fn build_sequence_alerts(
     }
     blocks.push(shell);
     blocks
+}
+
+/// The ids of a sequence's alerts: its events', its building blocks' and
+/// its shell's.
+struct SequenceIds {
+    events: Vec<String>,
+    blocks: Vec<String>,
+    shell: String,
+}
+
+fn sequence_ids(rule: &Rule, events: &[&Event], ctx: &AlertContext) -> SequenceIds {
+    let uuid = ctx.rule_uuid(rule);
+    let ids: Vec<String> = events.iter().map(|e| event_id(e)).collect();
+    // Building-block ids depend on every block's ancestry.
+    let mut base = String::new();
+    for (e, id) in events.iter().zip(&ids) {
+        base.push_str(id);
+        base.push_str(&e.index);
+        base.push_str(uuid);
+    }
+    let blocks: Vec<String> = (0..events.len())
+        .map(|i| sha256_hex(&[&base, &i.to_string()]))
+        .collect();
+    // the shell's id: its parents' ancestries (each block's, then the block)
+    let mut shell_id_input = String::new();
+    for p in &block_parents(events, &ids, &blocks) {
+        for a in p.ancestors(uuid) {
+            shell_id_input.push_str(&a.id);
+            shell_id_input.push_str(&a.index);
+        }
+    }
+    shell_id_input.push_str(uuid);
+    SequenceIds {
+        shell: sha256_hex(&[&shell_id_input]),
+        events: ids,
+        blocks,
+    }
+}
+
+/// A sequence shell's parents: its building blocks.
+fn block_parents<'a>(
+    events: &[&'a Event],
+    ids: &'a [String],
+    block_ids: &'a [String],
+) -> Vec<Parent<'a>> {
+    events
+        .iter()
+        .zip(ids)
+        .zip(block_ids)
+        .map(|((e, eid), bid)| Parent::Block {
+            event_id: eid,
+            event_index: &e.index,
+            id: bid,
+        })
+        .collect()
+}
+
+/// The [`AlertHead`] of [`build_sequence_alerts`]'s shell; `None` for no events.
+pub fn sequence_head(rule: &Rule, events: &[&Event], ctx: &AlertContext) -> Option<AlertHead> {
+    if events.is_empty() {
+        return None;
+    }
+    Some(AlertHead {
+        name: rule.name.clone(),
+        severity: rule.severity,
+        risk: Value::from(rule.risk_score),
+        uuid: sequence_ids(rule, events, ctx).shell,
+    })
 }
 
 #[derive(Clone)]

@@ -4,10 +4,11 @@
 use chrono::{DateTime, Utc};
 use harrier_event::{Event, Locator, Origin};
 use harrier_rules::alert::{
-    alert_id, build_alert, build_row_alert, build_sequence_alerts, AlertContext,
+    alert_head, alert_id, build_alert, build_row_alert, build_sequence_alerts, sequence_head,
+    AlertContext, AlertHead,
 };
 use harrier_rules::parse_toml_rule;
-use harrier_rules::Rule;
+use harrier_rules::{Rule, Severity};
 use serde_json::{json, Value};
 
 const SINGLE: &str = r###"[metadata]
@@ -127,6 +128,25 @@ fn event(index: &str, id: &str, line: u64, doc: Value) -> Event {
     }
 }
 
+/// What a document says of the alert, as its [`AlertHead`].
+fn head_of(doc: &serde_json::Map<String, Value>) -> AlertHead {
+    let text = |k: &str| doc.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    AlertHead {
+        name: text("kibana.alert.rule.name"),
+        severity: match text("kibana.alert.severity").as_str() {
+            "low" => Severity::Low,
+            "medium" => Severity::Medium,
+            "high" => Severity::High,
+            _ => Severity::Critical,
+        },
+        risk: doc
+            .get("kibana.alert.risk_score")
+            .cloned()
+            .unwrap_or_default(),
+        uuid: text("kibana.alert.uuid"),
+    }
+}
+
 fn ctx() -> AlertContext {
     let t: DateTime<Utc> = DateTime::parse_from_rfc3339("2024-06-01T12:00:00.000Z")
         .map(|t| t.with_timezone(&Utc))
@@ -170,6 +190,15 @@ fn single_event_alert() {
     // Overrides: event.severity 73 → high; event.risk_score "88" → 88.
     assert_eq!(alert.get("kibana.alert.severity"), Some(&json!("high")));
     assert_eq!(alert.get("kibana.alert.risk_score"), Some(&json!(88)));
+    // what writers of rows read without building the document
+    assert_eq!(alert_head(&r, &ev, &ctx()), head_of(&alert));
+    let named = rule(&SINGLE.replace(
+        "risk_score = 47\n",
+        "risk_score = 47\nrule_name_override = \"process.name\"\n",
+    ));
+    let renamed = build_alert(&named, &ev, &ctx());
+    assert_eq!(renamed["kibana.alert.rule.name"], "mshta.exe");
+    assert_eq!(alert_head(&named, &ev, &ctx()), head_of(&renamed));
     // Same inputs, same id.
     let again = build_alert(&r, &ev, &ctx());
     assert_eq!(alert_id(&alert), alert_id(&again));
@@ -199,6 +228,12 @@ fn sequence_alert_group() {
     let net = network_event();
     let alerts = build_sequence_alerts(&r, &[&start, &net], &ctx());
     assert_eq!(alerts.len(), 3);
+    // what writers of rows read: the shell's fields
+    assert_eq!(
+        sequence_head(&r, &[&start, &net], &ctx()),
+        Some(head_of(&alerts[2]))
+    );
+    assert_eq!(sequence_head(&r, &[], &ctx()), None);
     let group = alerts[2].get("kibana.alert.group.id").cloned();
     assert!(alerts
         .iter()
