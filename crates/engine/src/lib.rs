@@ -984,14 +984,17 @@ impl Engine {
         index: &std::sync::Arc<str>,
         event: Option<&Event>,
     ) -> Option<(collect::Hits, bool)> {
-        let mut out = collect::Hits::default();
         let index_ok = self.index_ok(index);
-        let mut rules = Vec::new();
+        let mut rules = Vec::with_capacity(16);
         self.match_doc(&index_ok, doc, &mut rules);
+        let mut out = collect::Hits {
+            hits: Vec::with_capacity(rules.len()),
+            ..Default::default()
+        };
         let opts = &self.options;
         let mut needed = false;
         // most rules read the same time field: parse each field's time once
-        let mut times: Vec<((u32, u32), Option<i128>)> = Vec::new();
+        let mut times: Vec<((u32, u32), Option<i128>)> = Vec::with_capacity(4);
         for (r, held) in rules {
             let cr = &self.rules[r as usize];
             out.candidates += 1;

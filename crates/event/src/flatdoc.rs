@@ -93,8 +93,8 @@ impl<'a> FlatDoc<'a> {
         }
         let mut out = Out {
             entries: Vec::with_capacity(64),
-            frames: Vec::new(),
-            captured: Vec::new(),
+            frames: Vec::with_capacity(32),
+            captured: Vec::with_capacity(capture.len()),
             capture,
         };
         scan.flat_object(&index.root, 0, &mut out, true)?;
