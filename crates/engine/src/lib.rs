@@ -844,10 +844,7 @@ impl Engine {
         let Some(cr) = self.rules.get(d.rule) else {
             return Vec::new();
         };
-        let ctx = harrier_rules::alert::AlertContext::new(
-            self.options.execution_time,
-            &self.options.space_id,
-        );
+        let ctx = self.alert_context();
         if d.sequence {
             let refs: Vec<&Event> = d.events.iter().collect();
             harrier_rules::alert::build_sequence_alerts(&cr.rule, &refs, &ctx)
@@ -860,15 +857,17 @@ impl Engine {
         }
     }
 
+    /// The run's alert context: its execution time and Kibana space.
+    fn alert_context(&self) -> harrier_rules::alert::AlertContext {
+        harrier_rules::alert::AlertContext::new(self.options.execution_time, &self.options.space_id)
+    }
+
     /// What the primary alert document of `d` says of it (name, severity,
     /// risk score, id: [`harrier_rules::alert::AlertHead`]), without building
     /// the documents. `None` when `d` has no events.
     pub fn alert_head(&self, d: &Detection) -> Option<harrier_rules::alert::AlertHead> {
         let cr = self.rules.get(d.rule)?;
-        let ctx = harrier_rules::alert::AlertContext::new(
-            self.options.execution_time,
-            &self.options.space_id,
-        );
+        let ctx = self.alert_context();
         if d.sequence {
             let refs: Vec<&Event> = d.events.iter().collect();
             harrier_rules::alert::sequence_head(&cr.rule, &refs, &ctx)
