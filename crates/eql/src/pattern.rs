@@ -19,14 +19,19 @@ pub enum Matcher {
     Wildcards(Automaton),
 }
 
-/// Wildcard patterns compiled to one automaton the first time a value is
-/// matched against them. In a run of a thousand rules most patterns are never
+/// Wildcard patterns of shapes other than exact, prefix, suffix and
+/// contains. ASCII values are matched piece by piece ([`Glob`]); other
+/// values by the patterns compiled to one automaton the first time such a
+/// value comes. In a run of a thousand rules most patterns are never
 /// evaluated (their rules' literal conditions never hold), and building
 /// automata was most of the time it took to load such a rule set.
 #[derive(Clone, Debug)]
 pub struct Automaton {
     /// (regex source with its flags and anchors, the wildcard pattern it came from)
     sources: Vec<(String, String)>,
+    /// Every pattern as pieces, when each could be made one (see
+    /// [`Glob::new`]).
+    globs: Option<Vec<Glob>>,
     built: std::sync::OnceLock<Built>,
 }
 
@@ -40,6 +45,31 @@ enum Built {
 
 impl Automaton {
     fn is_match(&self, s: &str, insensitive: bool) -> bool {
+        match &self.globs {
+            Some(globs) if s.is_ascii() => {
+                if globs.iter().any(|g| g.insensitive) {
+                    with_folded(s, |f| self.is_match_ascii(s, f, insensitive))
+                } else {
+                    globs.iter().any(|g| g.is_match(s.as_bytes()))
+                }
+            }
+            _ => self.regex_match(s, insensitive),
+        }
+    }
+
+    /// [`Automaton::is_match`] for an ASCII value `s`, given it lower-cased
+    /// as well (`folded`).
+    fn is_match_ascii(&self, s: &str, folded: &str, insensitive: bool) -> bool {
+        match &self.globs {
+            Some(globs) => globs
+                .iter()
+                .any(|g| g.is_match(if g.insensitive { folded } else { s }.as_bytes())),
+            None => self.regex_match(s, insensitive),
+        }
+    }
+
+    /// The patterns' automaton, built on first use.
+    fn regex_match(&self, s: &str, insensitive: bool) -> bool {
         match self.built.get_or_init(|| self.build()) {
             Built::One(r) => r.is_match(s),
             Built::Each(list) => list.iter().any(|m| m.is_match(s, insensitive)),
@@ -112,6 +142,7 @@ impl Matcher {
         re.push('$');
         Matcher::Wildcards(Automaton {
             sources: vec![(re, pattern.to_string())],
+            globs: Glob::new(&parts, insensitive).map(|g| vec![g]),
             built: std::sync::OnceLock::new(),
         })
     }
@@ -171,15 +202,23 @@ pub fn merge_automata(matchers: Vec<Matcher>) -> Vec<Matcher> {
         return matchers;
     }
     let mut sources = Vec::new();
+    let mut globs = Some(Vec::new());
     let mut out = Vec::with_capacity(matchers.len() - automata + 1);
     for m in matchers {
         match m {
-            Matcher::Wildcards(a) => sources.extend(a.sources),
+            Matcher::Wildcards(a) => {
+                sources.extend(a.sources);
+                globs = globs.zip(a.globs).map(|(mut all, more)| {
+                    all.extend(more);
+                    all
+                });
+            }
             other => out.push(other),
         }
     }
     out.push(Matcher::Wildcards(Automaton {
         sources,
+        globs,
         built: std::sync::OnceLock::new(),
     }));
     out
@@ -264,6 +303,16 @@ impl MatchList {
         if self.any {
             return true;
         }
+        if self.insensitive && s.is_ascii() {
+            // folded once for the simple shapes and the pieces of the others
+            return with_folded(s, |f| {
+                (self.simple && self.simple_match(f))
+                    || self.automata.iter().any(|m| match m {
+                        Matcher::Wildcards(a) => a.is_match_ascii(s, f, self.insensitive),
+                        other => other.is_match(s, true),
+                    })
+            });
+        }
         if self.simple {
             let hit = if self.insensitive {
                 with_folded(s, |f| self.simple_match(f))
@@ -311,6 +360,152 @@ pub(crate) fn with_folded<R>(s: &str, f: impl FnOnce(&str) -> R) -> R {
         }
         Err(_) => f(&s.to_ascii_lowercase()),
     })
+}
+
+/// A wildcard pattern matched against ASCII values without an automaton:
+/// the runs of literal characters and `?` between its stars ("pieces"). The
+/// first piece must start the value unless the pattern starts with `*`, the
+/// last must end it unless the pattern ends with `*`, and the ones between
+/// are found in order, each at its leftmost place after the one before
+/// (taking the leftmost place never loses a match: the stars between pieces
+/// take up whatever lies between). In an ASCII value `?` is one byte. Most
+/// values fail on the first or last piece after a few bytes, where the
+/// automaton of a pattern starting with `*` reads the whole value.
+#[derive(Clone, Debug)]
+struct Glob {
+    pieces: Vec<Piece>,
+    /// Is the first piece free to start anywhere (the pattern starts with `*`)?
+    open_start: bool,
+    /// Is the last piece free to end anywhere (the pattern ends with `*`)?
+    open_end: bool,
+    /// Bytes of all pieces: no shorter value matches.
+    min_len: usize,
+    /// Are the pieces lower-cased, to be compared with the value lower-cased?
+    insensitive: bool,
+}
+
+/// Literal bytes (lower-cased for an insensitive pattern) with holes for `?`.
+#[derive(Clone, Debug)]
+struct Piece {
+    bytes: Vec<u8>,
+    /// `holes[i]`: `bytes[i]` stands for `?` (empty when there are none).
+    holes: Vec<bool>,
+}
+
+impl Glob {
+    /// The pieces of a pattern's parts, or `None` when the pattern is
+    /// insensitive and has non-ASCII literals (folding those is the
+    /// automaton's job).
+    fn new(parts: &[Part], insensitive: bool) -> Option<Glob> {
+        let mut pieces: Vec<Piece> = Vec::new();
+        let mut current: Option<Piece> = None;
+        for part in parts {
+            let piece = || Piece {
+                bytes: Vec::new(),
+                holes: Vec::new(),
+            };
+            match part {
+                Part::Star => pieces.extend(current.take()),
+                Part::One => {
+                    let p = current.get_or_insert_with(piece);
+                    p.holes.resize(p.bytes.len(), false);
+                    p.bytes.push(b'?');
+                    p.holes.push(true);
+                }
+                Part::Lit(l) => {
+                    if insensitive && !l.is_ascii() {
+                        return None;
+                    }
+                    let p = current.get_or_insert_with(piece);
+                    if insensitive {
+                        p.bytes.extend(l.bytes().map(|b| b.to_ascii_lowercase()));
+                    } else {
+                        p.bytes.extend_from_slice(l.as_bytes());
+                    }
+                    if !p.holes.is_empty() {
+                        p.holes.resize(p.bytes.len(), false);
+                    }
+                }
+            }
+        }
+        pieces.extend(current);
+        if pieces.is_empty() {
+            return None;
+        }
+        Some(Glob {
+            min_len: pieces.iter().map(|p| p.bytes.len()).sum(),
+            pieces,
+            open_start: parts.first() == Some(&Part::Star),
+            open_end: parts.last() == Some(&Part::Star),
+            insensitive,
+        })
+    }
+
+    /// Does the ASCII value `v` (lower-cased when the pattern is
+    /// [`Glob::insensitive`]) match?
+    fn is_match(&self, v: &[u8]) -> bool {
+        if v.len() < self.min_len {
+            return false;
+        }
+        let mut pieces = &self.pieces[..];
+        let (mut lo, mut hi) = (0, v.len());
+        if !self.open_start {
+            let Some((first, rest)) = pieces.split_first() else {
+                return true;
+            };
+            if rest.is_empty() && !self.open_end {
+                return v.len() == first.bytes.len() && first.at(v);
+            }
+            if !first.at(v) {
+                return false;
+            }
+            lo = first.bytes.len();
+            pieces = rest;
+        }
+        if !self.open_end {
+            let Some((last, rest)) = pieces.split_last() else {
+                return true;
+            };
+            hi = v.len() - last.bytes.len();
+            if !last.at(&v[hi..]) {
+                return false;
+            }
+            pieces = rest;
+        }
+        // min_len keeps lo <= hi: the first and last pieces do not overlap
+        for piece in pieces {
+            match piece.find(&v[lo..hi]) {
+                Some(at) => lo += at + piece.bytes.len(),
+                None => return false,
+            }
+        }
+        true
+    }
+}
+
+impl Piece {
+    /// Does `h` start with this piece?
+    fn at(&self, h: &[u8]) -> bool {
+        let Some(h) = h.get(..self.bytes.len()) else {
+            return false;
+        };
+        if self.holes.is_empty() {
+            return h == self.bytes.as_slice();
+        }
+        h.iter()
+            .zip(&self.bytes)
+            .zip(&self.holes)
+            .all(|((a, b), hole)| *hole || a == b)
+    }
+
+    /// Where this piece first occurs in `h`.
+    fn find(&self, h: &[u8]) -> Option<usize> {
+        if self.holes.is_empty() {
+            return memchr::memmem::find(h, &self.bytes);
+        }
+        let last = h.len().checked_sub(self.bytes.len())?;
+        (0..=last).find(|&i| self.at(&h[i..]))
+    }
 }
 
 /// A wildcard pattern's literal runs, stars and single-character holes.
@@ -631,12 +826,94 @@ mod tests {
         let merged = merge_automata(big.iter().map(|p| Matcher::wildcard(p, true)).collect());
         assert_eq!(merged.len(), 1);
         let hit = format!("a2999b{}x", "Y".repeat(200));
-        assert!(merged[0].is_match(&hit, true));
-        assert!(!merged[0].is_match("a2999b", true));
         let Matcher::Wildcards(a) = &merged[0] else {
             panic!("one automaton")
         };
+        // the automaton answers for values outside ASCII
+        assert!(a.regex_match(&hit, true));
+        assert!(!a.regex_match("a2999b", true));
+        assert!(merged[0].is_match(&hit, true));
         assert!(matches!(a.built.get(), Some(Built::Each(list)) if list.len() == 3000));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        /// Pieces answer as the automaton does for every ASCII value, alone
+        /// and merged into a list with other patterns (the list folds the
+        /// value once for both).
+        #[test]
+        fn pieces_answer_as_the_automaton(
+            patterns in proptest::collection::vec("[aAbB?*.\\\\]{1,7}", 1..4),
+            values in proptest::collection::vec("[aAbB.\\\\]{0,9}", 1..6),
+            insensitive in proptest::prelude::any::<bool>(),
+        ) {
+            let each: Vec<Matcher> = patterns.iter().map(|p| Matcher::wildcard(p, insensitive)).collect();
+            let list = MatchList::new(each.clone(), insensitive);
+            for v in &values {
+                let mut want = false;
+                for m in &each {
+                    let one = match m {
+                        Matcher::Wildcards(a) => {
+                            proptest::prop_assert!(a.globs.is_some());
+                            let reference = a.regex_match(v, insensitive);
+                            proptest::prop_assert_eq!(a.is_match(v, insensitive), reference, "{:?} against {:?}", v, a.sources);
+                            reference
+                        }
+                        simple => simple.is_match(&if insensitive { v.to_lowercase() } else { v.clone() }, insensitive),
+                    };
+                    want |= one;
+                }
+                proptest::prop_assert_eq!(list.is_match(v), want, "{:?} against {:?}", v, patterns);
+            }
+        }
+    }
+
+    #[test]
+    fn pieces() {
+        for (p, v, ci, want) in [
+            (
+                "?:\\windows\\*.exe",
+                "C:\\Windows\\System32\\a.EXE",
+                true,
+                true,
+            ),
+            (
+                "?:\\windows\\*.exe",
+                "C:\\Windows\\System32\\a.EXE",
+                false,
+                false,
+            ),
+            (
+                "*\\users\\*\\appdata\\*",
+                "c:\\users\\bob\\appdata\\x",
+                false,
+                true,
+            ),
+            (
+                "*\\users\\*\\appdata\\*",
+                "c:\\users\\appdata\\x",
+                false,
+                false,
+            ),
+            ("a*a", "a", false, false),
+            ("a*a", "aa", false, true),
+            ("a?c", "abc", false, true),
+            ("a?c", "abbc", false, false),
+            ("*a?c*", "xxabcx", false, true),
+            ("*a?c*", "xxacx", false, false),
+            ("??", "ab", false, true),
+            ("??", "abc", false, false),
+        ] {
+            assert_eq!(
+                wc(p, v, ci),
+                want,
+                "{p:?} against {v:?} (insensitive: {ci})"
+            );
+        }
+        // a value outside ASCII goes to the automaton: `?` is a character, not a byte
+        assert!(wc("a?c", "aéc", false));
+        assert!(wc("*É?", "xéz", true));
     }
 
     #[test]
