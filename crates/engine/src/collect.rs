@@ -32,7 +32,7 @@ use harrier_eql::plan::PlanKind;
 use harrier_eql::value::Val;
 use harrier_event::{Event, Locator, Map, Origin, Value};
 use harrier_rules::alert::alert_severity;
-use harrier_sources::{FlatLine, LineAt};
+use harrier_sources::{FlatLine, FlatRecord, LineAt};
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
@@ -279,6 +279,17 @@ impl Hits {
 
     pub(crate) fn store(&mut self, e: &Event, at: Option<LineAt<'_>>) {
         self.stored = Some(Stored::of(e, at));
+    }
+
+    /// Keeps a record mapped in place as its document's JSON text (see
+    /// [`Engine::hits_record`]).
+    pub(crate) fn store_record(&mut self, record: &FlatRecord<'_>) {
+        self.stored = Some(Stored {
+            doc: StoredDoc::Json(record.json()),
+            index: record.index.clone(),
+            id: None,
+            origin: record.origin(),
+        });
     }
 
     /// Keeps a line read into slots as its place (see [`Engine::hits_flat`]).

@@ -963,13 +963,13 @@ impl Engine {
 
     /// [`Engine::hits_at`] for an EVTX record mapped without building its
     /// map ([`FlatRecord`], from [`harrier_sources::read_paths_flat`] with
-    /// [`Engine::fields`]). A kept event is the record's event, built only
-    /// then. `None` when a rule that can use the event has exceptions (see
-    /// [`Engine::hits_flat`]).
+    /// [`Engine::fields`]). A kept event is kept as the JSON text of the
+    /// record's event, written only then. `None` when a rule that can use
+    /// the event has exceptions (see [`Engine::hits_flat`]).
     pub fn hits_record(&self, record: &FlatRecord<'_>) -> Option<collect::Hits> {
         let (mut out, needed) = self.hits_of(record.doc, &record.index, None)?;
         if needed {
-            out.store(&record.event(), None);
+            out.store_record(record);
         }
         Some(out)
     }

@@ -337,6 +337,35 @@ impl Doc {
         map
     }
 
+    /// Appends to `out` the JSON text `serde_json` writes for
+    /// [`Doc::to_map`], without building the map (keys are unique among
+    /// siblings, so the map would keep every node, in this order).
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
+        self.write_object(ROOT, out);
+    }
+
+    fn write_object(&self, id: Id, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut c = self.node(id).first;
+        while c != NIL {
+            let n = self.node(c);
+            if c != self.node(id).first {
+                out.push(b',');
+            }
+            // writing JSON into a Vec cannot fail
+            let _ = serde_json::to_writer(&mut *out, n.key.as_ref());
+            out.push(b':');
+            match &n.leaf {
+                Some(v) => {
+                    let _ = serde_json::to_writer(&mut *out, v);
+                }
+                None => self.write_object(c, out),
+            }
+            c = n.next;
+        }
+        out.push(b'}');
+    }
+
     pub(crate) fn into_map(mut self) -> Map<String, Value> {
         self.take_object(ROOT)
     }
@@ -379,6 +408,20 @@ impl<'a> RecordDoc<'a> {
     /// The whole document, as the event made of the record holds it.
     pub fn map(&self) -> &Map<String, Value> {
         self.whole.get_or_init(|| self.doc.to_map())
+    }
+
+    /// [`RecordDoc::map`] as compact JSON text, written without building
+    /// the map when no look-up has built it yet.
+    pub fn json(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(2048);
+        match self.whole.get() {
+            Some(map) => {
+                // writing JSON into a Vec cannot fail
+                let _ = serde_json::to_writer(&mut out, map);
+            }
+            None => self.doc.write_json(&mut out),
+        }
+        out
     }
 }
 
@@ -438,8 +481,12 @@ mod tests {
         assert!(d.has("c.dyn"));
         assert!(!d.has("c.none"));
         assert!(!d.has("o.old") && d.get("o.k") == Some(&json!(7)));
-        let got = serde_json::to_string(&d.into_map()).ok();
         let want = r#"{"b":{"whole":true},"a":{"inner":4},"event":{"kind":"event"},"c":{"dyn":{"key":5}},"o":{"k":7,"j":{"n":8}}}"#;
+        // written straight from the nodes, and through the map
+        let mut written = Vec::new();
+        d.write_json(&mut written);
+        assert_eq!(String::from_utf8(written).ok().as_deref(), Some(want));
+        let got = serde_json::to_string(&d.into_map()).ok();
         assert_eq!(got.as_deref(), Some(want));
     }
 }

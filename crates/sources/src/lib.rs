@@ -215,6 +215,12 @@ impl FlatRecord<'_> {
         }
     }
 
+    /// The document of [`FlatRecord::event`] as compact JSON text (what
+    /// `serde_json` writes for its map), made without building the map.
+    pub fn json(&self) -> Vec<u8> {
+        self.doc.rest().json()
+    }
+
     /// The event [`read_paths`] would give for the record.
     pub fn event(&self) -> Event {
         Event {

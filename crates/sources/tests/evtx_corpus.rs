@@ -120,3 +120,51 @@ fn all_evtx_files_read_without_aborting() {
         }
     }
 }
+
+/// A record mapped in place writes its document's JSON text without
+/// building the map ([`harrier_sources::FlatRecord::json`]): the text is
+/// what `serde_json` writes for the record's event, for every record of
+/// every file.
+#[test]
+fn records_mapped_in_place_write_the_json_of_their_events() {
+    use harrier_event::{FieldIndex, FieldPath};
+    use harrier_sources::{read_paths_flat, FlatLine, FlatRead, FlatRecord, ReadOptions};
+    let Some(shared) = shared() else { return };
+    let mut files = Vec::new();
+    evtx_files(&shared.join("datasets/evtx"), &mut files);
+    let paths = [FieldPath::new("process.name"), FieldPath::new("event.code")];
+    let fields = FieldIndex::new(&paths);
+    let lines = |_: &FlatLine<'_>| -> Option<Option<(usize, usize)>> { None };
+    let records = |r: &FlatRecord<'_>| {
+        let written = r.json();
+        let event = r.event();
+        let want = serde_json::to_vec(&event.source).unwrap_or_default();
+        // once the map is built, the text is written from the map
+        let again = r.json();
+        Some(Some((
+            usize::from(written != want),
+            usize::from(again != want),
+        )))
+    };
+    let flat = FlatRead {
+        fields: &fields,
+        map: &lines,
+        record: Some(&records),
+    };
+    let (mut checked, mut differ) = (0usize, (0usize, 0usize));
+    read_paths_flat(
+        &files,
+        &ReadOptions::default(),
+        None,
+        Some(&flat),
+        &|_, _| None,
+        &mut |(a, b)| {
+            checked += 1;
+            differ.0 += a;
+            differ.1 += b;
+        },
+        &mut |_| {},
+    );
+    assert!(checked > 10_000, "records mapped in place: {checked}");
+    assert_eq!(differ, (0, 0), "of {checked} records");
+}
