@@ -31,7 +31,7 @@ use harrier_eql::exec::{self, Facts, Limits, Output};
 use harrier_eql::plan::PlanKind;
 use harrier_eql::value::Val;
 use harrier_event::{Event, Locator, Map, Origin, Value};
-use harrier_rules::alert::alert_severity;
+use harrier_rules::alert::{alert_severity, derived_event_id};
 use harrier_sources::{FlatLine, FlatRecord, LineAt};
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -540,7 +540,10 @@ impl<'e> Collector<'e> {
     /// The kept event at `at`. Its record was written by [`write_kept`]; a
     /// JSON document parses (it was written from one), a line is read again
     /// from its file. A line that cannot be (the file is gone or changed)
-    /// gives an empty document and a warning in `cache`.
+    /// gives an empty document and a warning in `cache`. An event kept as
+    /// JSON without an id of its own is given the id alerts derive for it
+    /// ([`derived_event_id`], here from the text it was kept as, which is
+    /// what `serde_json` writes for the parsed document).
     fn event_at(&self, at: BlobRef, cache: &mut ReadCache) -> Event {
         let name = |i: u32| self.names.get(i).cloned().unwrap_or_else(|| Arc::from(""));
         let Some((index, file_id, locator, id, doc)) = self
@@ -548,13 +551,23 @@ impl<'e> Collector<'e> {
             .get(at, &mut cache.block)
             .and_then(read_kept)
             .map(|k| {
+                let mut id = k.id.map(Arc::from);
                 let doc = match k.doc {
                     KeptDoc::Json(json) => {
-                        Ok(serde_json::from_slice::<Map<String, Value>>(json).unwrap_or_default())
+                        match serde_json::from_slice::<Map<String, Value>>(json) {
+                            Ok(source) => {
+                                if id.is_none() {
+                                    let derived = derived_event_id(&name(k.index), json);
+                                    id = Some(Arc::from(derived));
+                                }
+                                Ok(source)
+                            }
+                            Err(_) => Ok(Map::new()),
+                        }
                     }
                     KeptDoc::Line { offset, len, hash } => Err((offset, len, hash)),
                 };
-                (k.index, k.file, k.locator, k.id.map(Arc::from), doc)
+                (k.index, k.file, k.locator, id, doc)
             })
         else {
             return Event {

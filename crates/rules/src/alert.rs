@@ -80,6 +80,21 @@ pub fn event_id(event: &Event) -> String {
     // the document's JSON text, written straight into the hash (writing a
     // map of JSON values into a hash cannot fail)
     let _ = serde_json::to_writer(&mut h, &event.source);
+    id_of_hash(h)
+}
+
+/// The [`event_id`] of an event in `index` without an id of its own, given
+/// the compact JSON text `serde_json` writes for its document: the same id,
+/// without writing the document again.
+pub fn derived_event_id(index: &str, json: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(index.as_bytes());
+    h.update([0u8]);
+    h.update(json);
+    id_of_hash(h)
+}
+
+fn id_of_hash(h: Sha256) -> String {
     let mut s = hex::encode(h.finalize());
     s.truncate(40);
     s

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use harrier_event::{Event, Locator, Origin};
 use harrier_rules::alert::{
-    alert_head, alert_id, build_alert, build_row_alert, build_sequence_alerts, sequence_head,
-    AlertContext, AlertHead,
+    alert_head, alert_id, build_alert, build_row_alert, build_sequence_alerts, derived_event_id,
+    event_id, sequence_head, AlertContext, AlertHead,
 };
 use harrier_rules::parse_toml_rule;
 use harrier_rules::{Rule, Severity};
@@ -295,4 +295,30 @@ fn row_alert_of_a_kusto_rule() {
     assert_ne!(alert_id(&a), alert_id(&second));
     assert_eq!(alert_id(&a).map(str::len), Some(64));
     assert!(again.get("kibana.alert.original_time").is_none());
+}
+
+/// An event without an id of its own gets one from its index and document
+/// text; given the text it was kept as (what `serde_json` writes for the
+/// document, read back), the id is the same, for floats, large integers,
+/// escapes and text outside ASCII alike.
+#[test]
+fn derived_ids_from_kept_text() {
+    let doc = json!({
+        "@timestamp": "2025-03-11T10:15:02.118Z",
+        "process": {"name": "mshta.exe", "args": ["a \"b\"", "\\c\u{1}"], "pid": 4294967296u64},
+        "x": {"ratio": 0.1, "whole": 3.0, "neg": -17, "big": 18446744073709551615u64},
+        "user": {"name": "J\u{f6}rg \u{1f600}"},
+        "empty": {}
+    });
+    let mut e = event("logs-endpoint.events.process-default", "unused", 1, doc);
+    e.id = None;
+    let text = serde_json::to_vec(&e.source).unwrap_or_default();
+    let read_back: serde_json::Map<String, Value> =
+        serde_json::from_slice(&text).unwrap_or_default();
+    assert_eq!(serde_json::to_vec(&read_back).ok(), Some(text.clone()));
+    let id = event_id(&e);
+    assert_eq!(id.len(), 40);
+    assert_eq!(derived_event_id(&e.index, &text), id);
+    // the index is part of it
+    assert_ne!(derived_event_id("logs-other", &text), id);
 }
