@@ -50,7 +50,7 @@ impl Automaton {
                 if globs.iter().any(|g| g.insensitive) {
                     with_folded(s, |f| self.is_match_ascii(s, f, insensitive))
                 } else {
-                    globs.iter().any(|g| g.is_match(s.as_bytes()))
+                    self.is_match_ascii(s, s, insensitive)
                 }
             }
             _ => self.regex_match(s, insensitive),
@@ -385,7 +385,7 @@ struct Glob {
 }
 
 /// Literal bytes (lower-cased for an insensitive pattern) with holes for `?`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 struct Piece {
     bytes: Vec<u8>,
     /// `holes[i]`: `bytes[i]` stands for `?` (empty when there are none).
@@ -400,14 +400,10 @@ impl Glob {
         let mut pieces: Vec<Piece> = Vec::new();
         let mut current: Option<Piece> = None;
         for part in parts {
-            let piece = || Piece {
-                bytes: Vec::new(),
-                holes: Vec::new(),
-            };
             match part {
                 Part::Star => pieces.extend(current.take()),
                 Part::One => {
-                    let p = current.get_or_insert_with(piece);
+                    let p = current.get_or_insert_with(Piece::default);
                     p.holes.resize(p.bytes.len(), false);
                     p.bytes.push(b'?');
                     p.holes.push(true);
@@ -416,7 +412,7 @@ impl Glob {
                     if insensitive && !l.is_ascii() {
                         return None;
                     }
-                    let p = current.get_or_insert_with(piece);
+                    let p = current.get_or_insert_with(Piece::default);
                     if insensitive {
                         p.bytes.extend(l.bytes().map(|b| b.to_ascii_lowercase()));
                     } else {

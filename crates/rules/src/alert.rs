@@ -74,9 +74,7 @@ pub fn event_id(event: &Event) -> String {
     if let Some(id) = &event.id {
         return id.to_string();
     }
-    let mut h = Sha256::new();
-    h.update(event.index.as_bytes());
-    h.update([0u8]);
+    let mut h = id_hasher(&event.index);
     // the document's JSON text, written straight into the hash (writing a
     // map of JSON values into a hash cannot fail)
     let _ = serde_json::to_writer(&mut h, &event.source);
@@ -87,11 +85,18 @@ pub fn event_id(event: &Event) -> String {
 /// the compact JSON text `serde_json` writes for its document: the same id,
 /// without writing the document again.
 pub fn derived_event_id(index: &str, json: &[u8]) -> String {
+    let mut h = id_hasher(index);
+    h.update(json);
+    id_of_hash(h)
+}
+
+/// The hash of a derived event id, given the event's index; its document's
+/// JSON text follows.
+fn id_hasher(index: &str) -> Sha256 {
     let mut h = Sha256::new();
     h.update(index.as_bytes());
     h.update([0u8]);
-    h.update(json);
-    id_of_hash(h)
+    h
 }
 
 fn id_of_hash(h: Sha256) -> String {
