@@ -37,7 +37,9 @@ use harrier_eql::schema::{DataType, Schema};
 use harrier_eql::syntax::ast::CmpOp;
 use harrier_eql::value::Val;
 use harrier_eql::{Analyzer, Settings, Span};
-use harrier_event::{Document, Event, FieldIndex, FieldPath, FlatView, Map, SlotValues, Value};
+use harrier_event::{
+    Document, Event, FieldIndex, FieldPath, FlatView, Map, Scalar, SlotValues, Value,
+};
 use harrier_rules::exceptions::ExceptionLists;
 use harrier_rules::{Rule, RuleSetSummary, Severity};
 use harrier_sources::{FlatLine, FlatRecord, LineAt};
@@ -401,24 +403,24 @@ impl Prefilter {
     fn lights_of(
         &self,
         fi: usize,
-        v: &Value,
+        v: Scalar<'_>,
         key: &mut String,
         folded: &mut String,
         out: &mut Vec<u32>,
     ) {
         key.clear();
-        match v {
-            Value::String(s) if s.is_ascii() => {
+        match (v.as_str(), v) {
+            (Some(s), _) if s.is_ascii() => {
                 key.push_str(s);
                 key.make_ascii_lowercase();
             }
             // the same folding analysis applied to the literals
-            Value::String(s) => key.push_str(&s.to_lowercase()),
-            Value::Number(n) => {
+            (Some(s), _) => key.push_str(&s.to_lowercase()),
+            (None, Scalar::Json(Value::Number(n))) => {
                 use std::fmt::Write;
                 let _ = write!(key, "{n}");
             }
-            Value::Bool(b) => key.push_str(if *b { "true" } else { "false" }),
+            (None, Scalar::Json(Value::Bool(b))) => key.push_str(if *b { "true" } else { "false" }),
             _ => return,
         }
         // the lookup key owns its string; reuse one allocation per probe
@@ -428,10 +430,10 @@ impl Prefilter {
         }
         *key = probe.1;
         if let Some(Some(fr)) = self.fragments.get(fi) {
-            match v {
+            match v.as_str() {
                 // `key` is the lower-cased value, which is the fold for ASCII
-                Value::String(s) if s.is_ascii() => fr.each_hit(key, out),
-                Value::String(s) => {
+                Some(s) if s.is_ascii() => fr.each_hit(key, out),
+                Some(s) => {
                     harrier_eql::pattern::fold_for_fragments(s, folded);
                     fr.each_hit(folded, out);
                 }
@@ -1108,9 +1110,9 @@ impl Engine {
                 cache.engine = self.id;
             }
             // light up the clauses the event's values meet
-            let mut light = |fi: usize, v: &Value| {
-                let ids: &[u32] = match v {
-                    Value::String(s) if s.len() <= CACHE_VALUE => {
+            let mut light = |fi: usize, v: Scalar<'_>| {
+                let ids: &[u32] = match v.as_str() {
+                    Some(s) if s.len() <= CACHE_VALUE => {
                         cache.lits_of(fi, s, |out| p.lights_of(fi, v, key, folded, out))
                     }
                     _ => {
@@ -1125,12 +1127,18 @@ impl Engine {
                     }
                 }
             };
-            doc.each_slot_value(&mut |slot, v| match p.literal_of_slot.get(slot as usize) {
-                Some(&fi) if fi != u32::MAX => light(fi as usize, v),
-                _ => {}
+            let literal = |slot: u16| {
+                p.literal_of_slot
+                    .get(slot as usize)
+                    .is_some_and(|&fi| fi != u32::MAX)
+            };
+            doc.each_wanted_slot_value(&literal, &mut |slot, v| {
+                if let Some(&fi) = p.literal_of_slot.get(slot as usize) {
+                    light(fi as usize, v)
+                }
             });
             for &fi in &p.literal_unslotted {
-                doc.visit(&p.literal_fields[fi], &mut |v| {
+                doc.visit_scalars(&p.literal_fields[fi], &mut |v| {
                     light(fi, v);
                     false
                 });

@@ -21,6 +21,7 @@ use crate::pattern::eq_fold;
 use crate::schema::DataType;
 use crate::syntax::ast::{ArithOp, CmpOp};
 use crate::value::{compare_versions, from_json, parse_date, DateRes, Val};
+use harrier_event::Scalar;
 use serde_json::Value as Json;
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -271,7 +272,7 @@ pub fn any_value<'a>(
     doc: &'a Doc<'a>,
     pred: &mut dyn FnMut(Val<'a>) -> bool,
 ) -> bool {
-    doc.visit(&f.path, &mut |j: &'a Json| {
+    doc.visit_scalars(&f.path, &mut |j: Scalar<'a>| {
         if j.is_null() {
             match &f.null_value {
                 Some(nv) => match from_json(nv, f.ty) {
@@ -281,7 +282,7 @@ pub fn any_value<'a>(
                 None => false,
             }
         } else {
-            if let (Some(fmt), Json::String(s), true) = (&f.format, j, f.ty.is_date()) {
+            if let (Some(fmt), Some(s), true) = (&f.format, j.as_str(), f.ty.is_date()) {
                 if let Some(n) = crate::value::parse_date_with(s, fmt) {
                     let res = if f.ty == DataType::DateNanos {
                         DateRes::Nanos
@@ -291,7 +292,11 @@ pub fn any_value<'a>(
                     return pred(Val::Date(n, res));
                 }
             }
-            match from_json(j, f.ty) {
+            let v = match j {
+                Scalar::Str(s) => crate::value::from_str(s, f.ty),
+                Scalar::Json(j) => from_json(j, f.ty),
+            };
+            match v {
                 Some(v) => pred(v),
                 None => false,
             }

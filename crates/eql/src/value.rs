@@ -99,9 +99,11 @@ pub fn format_double(v: f64) -> String {
 /// Reads one JSON scalar as a field of type `ty`. `None` when the value
 /// cannot be read as that type (Elasticsearch would have rejected or ignored it).
 pub fn from_json<'a>(v: &'a Json, ty: DataType) -> Option<Val<'a>> {
+    if let Json::String(s) = v {
+        return from_str(s, ty);
+    }
     Some(match (ty, v) {
         (_, Json::Null) => Val::Null,
-        (DataType::Keyword, Json::String(s)) => Val::Str(Cow::Borrowed(s)),
         (DataType::Keyword, Json::Number(n)) => Val::Str(Cow::Owned(n.to_string())),
         (DataType::Keyword, Json::Bool(b)) => {
             Val::Str(Cow::Borrowed(if *b { "true" } else { "false" }))
@@ -109,20 +111,10 @@ pub fn from_json<'a>(v: &'a Json, ty: DataType) -> Option<Val<'a>> {
         (DataType::Long, Json::Number(n)) => {
             Val::Long(n.as_i64().or_else(|| n.as_f64().map(|f| f as i64))?)
         }
-        (DataType::Long, Json::String(s)) => Val::Long(parse_long_coerce(s)?),
         (DataType::Double, Json::Number(n)) => Val::Double(n.as_f64()?),
-        (DataType::Double, Json::String(s)) => Val::Double(s.trim().parse().ok()?),
         (DataType::Boolean, Json::Bool(b)) => Val::Bool(*b),
-        (DataType::Boolean, Json::String(s)) => match s.as_str() {
-            "true" => Val::Bool(true),
-            "false" | "" => Val::Bool(false),
-            _ => return None,
-        },
         (DataType::Date, v) => Val::Date(date_from_json(v)?, DateRes::Millis),
         (DataType::DateNanos, v) => Val::Date(date_from_json(v)?, DateRes::Nanos),
-        (DataType::Ip, Json::String(s)) => Val::Ip(canonical_ip(s.parse().ok()?)),
-        (DataType::Version, Json::String(s)) => Val::Version(Cow::Borrowed(s)),
-        (DataType::Unknown, Json::String(s)) => Val::Str(Cow::Borrowed(s)),
         (DataType::Unknown, Json::Number(n)) => match n.as_i64() {
             Some(i) => Val::Long(i),
             None => Val::Double(n.as_f64()?),
@@ -141,6 +133,25 @@ pub fn canonical_ip(ip: IpAddr) -> IpAddr {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         v4 => v4,
     }
+}
+
+/// [`from_json`] of a JSON string.
+pub fn from_str(s: &str, ty: DataType) -> Option<Val<'_>> {
+    Some(match ty {
+        DataType::Keyword | DataType::Unknown => Val::Str(Cow::Borrowed(s)),
+        DataType::Long => Val::Long(parse_long_coerce(s)?),
+        DataType::Double => Val::Double(s.trim().parse().ok()?),
+        DataType::Boolean => match s {
+            "true" => Val::Bool(true),
+            "false" | "" => Val::Bool(false),
+            _ => return None,
+        },
+        DataType::Date => Val::Date(parse_date(s)?, DateRes::Millis),
+        DataType::DateNanos => Val::Date(parse_date(s)?, DateRes::Nanos),
+        DataType::Ip => Val::Ip(canonical_ip(s.parse().ok()?)),
+        DataType::Version => Val::Version(Cow::Borrowed(s)),
+        _ => return None,
+    })
 }
 
 fn parse_long_coerce(s: &str) -> Option<i64> {

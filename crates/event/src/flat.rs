@@ -22,6 +22,38 @@ use ahash::AHashMap;
 use serde_json::{Map, Value};
 use std::sync::{OnceLock, RwLock};
 
+/// One scalar value of a document, as a reader can give it: a built JSON
+/// value, or a string read straight from the document's text (no escapes
+/// to undo, so nothing to allocate). The two mean the same: `Str(s)` is
+/// `Json(&Value::String(s))`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Scalar<'a> {
+    Json(&'a Value),
+    Str(&'a str),
+}
+
+impl<'a> Scalar<'a> {
+    /// The string, for a string value.
+    pub fn as_str(self) -> Option<&'a str> {
+        match self {
+            Scalar::Str(s) => Some(s),
+            Scalar::Json(v) => v.as_str(),
+        }
+    }
+
+    pub fn is_null(self) -> bool {
+        matches!(self, Scalar::Json(Value::Null))
+    }
+
+    /// The value, built.
+    pub fn to_value(self) -> Value {
+        match self {
+            Scalar::Str(s) => Value::String(s.to_owned()),
+            Scalar::Json(v) => v.clone(),
+        }
+    }
+}
+
 /// Anything field paths can be looked up in.
 pub trait Document {
     /// Calls `f` with every value at `path` (arrays flattened, `null` kept,
@@ -29,17 +61,52 @@ pub trait Document {
     /// it), stopping early when `f` returns `true`. Returns whether it
     /// stopped early.
     fn visit<'a>(&'a self, path: &FieldPath, f: &mut dyn FnMut(&'a Value) -> bool) -> bool;
+
+    /// [`Document::visit`], where a string may come as its text
+    /// ([`Scalar::Str`]) if the document holds it so: the form evaluation
+    /// reads, which then builds no string values.
+    fn visit_scalars<'a>(
+        &'a self,
+        path: &FieldPath,
+        f: &mut dyn FnMut(Scalar<'a>) -> bool,
+    ) -> bool {
+        self.visit(path, &mut |v| f(Scalar::Json(v)))
+    }
 }
 
 /// A [`Document`] that holds the values of a [`FieldIndex`]'s fields by slot.
 pub trait SlotValues: Document {
     /// Calls `f` with every (slot, value) held, ordered by slot.
     fn each_slot_value<'s>(&'s self, f: &mut dyn FnMut(u16, &'s Value));
+
+    /// [`SlotValues::each_slot_value`] for the slots `want` accepts (asked
+    /// once per value), strings possibly as their text (see
+    /// [`Document::visit_scalars`]): a document that builds values when they
+    /// are read builds none here.
+    fn each_wanted_slot_value<'s>(
+        &'s self,
+        want: &dyn Fn(u16) -> bool,
+        f: &mut dyn FnMut(u16, Scalar<'s>),
+    ) {
+        self.each_slot_value(&mut |slot, v| {
+            if want(slot) {
+                f(slot, Scalar::Json(v))
+            }
+        });
+    }
 }
 
 impl<D: Document + ?Sized> Document for &D {
     fn visit<'a>(&'a self, path: &FieldPath, f: &mut dyn FnMut(&'a Value) -> bool) -> bool {
         (**self).visit(path, f)
+    }
+
+    fn visit_scalars<'a>(
+        &'a self,
+        path: &FieldPath,
+        f: &mut dyn FnMut(Scalar<'a>) -> bool,
+    ) -> bool {
+        (**self).visit_scalars(path, f)
     }
 }
 

@@ -19,9 +19,9 @@
 //! document's shape, and since it gets their text rather than built values,
 //! it can tell a shape it has seen before by comparing bytes.
 
-use crate::flat::{leaves, Document, FieldIndex, Node, SlotValues};
+use crate::flat::{leaves, Document, FieldIndex, Node, Scalar, SlotValues};
 use crate::path::FieldPath;
-use crate::projection::{ProjectionError, Res, Scanner};
+use crate::projection::{ProjectionError, Res, Scanner, Str};
 use serde_json::{Map, Value};
 use std::cell::OnceCell;
 use std::ops::Range;
@@ -32,8 +32,8 @@ pub struct FlatDoc<'a> {
     index: &'a FieldIndex,
     /// The text, validated as UTF-8 once.
     text: &'a str,
-    /// (slot, value), in document order.
-    entries: Vec<(u16, Value)>,
+    /// The kept values, in document order.
+    entries: Vec<Kept>,
     /// `slot << 32 | position in entries` for every entry, sorted: a slot's
     /// values in document order, found by a binary search. An event has a
     /// few dozen values of the hundreds of fields a rule set reads, so this
@@ -55,6 +55,19 @@ pub struct FlatDoc<'a> {
 /// each field's values are ([`FlatDoc::first`]).
 const TABLE_SLOTS: usize = 4096;
 
+/// One value kept under a slot. A string is kept as its place in the text
+/// and built (unescaped, allocated) the first time it is read: rules read
+/// only some of an event's named fields, those their clause index lights or
+/// their candidate filters ask for. Other scalars, which need no allocation,
+/// are built while scanning (a number's range is checked then, as
+/// `serde_json` checks it).
+struct Kept {
+    slot: u16,
+    /// The string's token, for a string.
+    text: Option<Str>,
+    value: OnceCell<Value>,
+}
+
 /// The values of one key of the object being scanned, for repeated keys.
 struct Frame {
     node: *const Node,
@@ -63,7 +76,7 @@ struct Frame {
 }
 
 struct Out<'c> {
-    entries: Vec<(u16, Value)>,
+    entries: Vec<Kept>,
     frames: Vec<Frame>,
     captured: Vec<(usize, Range<usize>)>,
     capture: &'c [&'c str],
@@ -104,7 +117,7 @@ impl<'a> FlatDoc<'a> {
         }
         // the position breaks ties: values of one field keep their document order
         let mut order: Vec<u64> = (out.entries.iter().enumerate())
-            .map(|(i, &(slot, _))| (u64::from(slot) << 32) | i as u64)
+            .map(|(i, k)| (u64::from(k.slot) << 32) | i as u64)
             .collect();
         order.sort_unstable();
         let mut first = Vec::new();
@@ -146,6 +159,19 @@ impl<'a> FlatDoc<'a> {
 
     /// The values of `slot`, in document order.
     fn values_of(&self, slot: u16) -> impl Iterator<Item = &Value> + '_ {
+        self.kept_of(slot).map(|e| self.value(e))
+    }
+
+    /// A kept value as a [`Scalar`]: a string without escapes as its text.
+    fn scalar<'s>(&'s self, kept: &'s Kept) -> Scalar<'s> {
+        match kept.text.and_then(|t| t.plain_in(self.text)) {
+            Some(s) => Scalar::Str(s),
+            None => Scalar::Json(self.value(kept)),
+        }
+    }
+
+    /// The kept values of `slot`, in document order.
+    fn kept_of(&self, slot: u16) -> impl Iterator<Item = &Kept> + '_ {
         let from = match self.first.get(usize::from(slot)) {
             Some(&f) if f > 0 => usize::from(f) - 1,
             Some(_) => self.order.len(),
@@ -155,7 +181,16 @@ impl<'a> FlatDoc<'a> {
         self.order[from..]
             .iter()
             .take_while(move |&&k| k >> 32 == slot)
-            .filter_map(|&k| self.entries.get(k as u32 as usize).map(|(_, v)| v))
+            .filter_map(|&k| self.entries.get(k as u32 as usize))
+    }
+
+    /// A kept value, built now if it is a string read for the first time.
+    fn value<'s>(&'s self, kept: &'s Kept) -> &'s Value {
+        kept.value.get_or_init(|| {
+            // the scanner checked every escape, so the text is always there
+            let text = kept.text.and_then(|t| t.text_in(self.text));
+            Value::String(text.map(|t| t.into_owned()).unwrap_or_default())
+        })
     }
 
     /// The whole document, parsed the first time a path the index does not
@@ -174,13 +209,40 @@ impl Document for FlatDoc<'_> {
             None => self.whole().is_some_and(|doc| leaves(doc, path, f)),
         }
     }
+
+    fn visit_scalars<'b>(
+        &'b self,
+        path: &FieldPath,
+        f: &mut dyn FnMut(Scalar<'b>) -> bool,
+    ) -> bool {
+        match self.index.slot(path) {
+            Some(slot) => self.kept_of(slot).any(|e| f(self.scalar(e))),
+            None => {
+                (self.whole()).is_some_and(|doc| leaves(doc, path, &mut |v| f(Scalar::Json(v))))
+            }
+        }
+    }
 }
 
 impl SlotValues for FlatDoc<'_> {
     fn each_slot_value<'s>(&'s self, f: &mut dyn FnMut(u16, &'s Value)) {
         for &k in &self.order {
-            if let Some((slot, v)) = self.entries.get(k as u32 as usize) {
-                f(*slot, v);
+            if let Some(e) = self.entries.get(k as u32 as usize) {
+                f(e.slot, self.value(e));
+            }
+        }
+    }
+
+    fn each_wanted_slot_value<'s>(
+        &'s self,
+        want: &dyn Fn(u16) -> bool,
+        f: &mut dyn FnMut(u16, Scalar<'s>),
+    ) {
+        for &k in &self.order {
+            if let Some(e) = self.entries.get(k as u32 as usize) {
+                if want(e.slot) {
+                    f(e.slot, self.scalar(e));
+                }
             }
         }
     }
@@ -243,10 +305,25 @@ impl Scanner<'_> {
                 }
                 Ok(())
             }
+            Some(b'"') => {
+                let t = self.string()?;
+                if let Some(slot) = node.slot {
+                    out.entries.push(Kept {
+                        slot,
+                        text: Some(t),
+                        value: OnceCell::new(),
+                    });
+                }
+                Ok(())
+            }
             _ => match node.slot {
                 Some(slot) => {
                     let v = self.build(depth)?;
-                    out.entries.push((slot, v));
+                    out.entries.push(Kept {
+                        slot,
+                        text: None,
+                        value: OnceCell::from(v),
+                    });
                     Ok(())
                 }
                 None => self.skip(depth),
@@ -323,6 +400,18 @@ mod tests {
                         p,
                         text
                     );
+                    let mut scalars = Vec::new();
+                    flat.visit_scalars(p, &mut |v| {
+                        scalars.push(v.to_value());
+                        false
+                    });
+                    prop_assert_eq!(
+                        sorted(scalars),
+                        sorted(all(&full, p)),
+                        "scalars of {} in {}",
+                        p,
+                        text
+                    );
                 }
                 for (i, key) in ["a", "c"].into_iter().enumerate() {
                     let last = flat.captured().filter(|&(c, _)| c == i).last();
@@ -385,6 +474,48 @@ mod tests {
             "named paths never parse the whole text"
         );
         assert_eq!(all(&flat, &FieldPath::new("process.pid")), vec![json!(4)]);
+    }
+
+    /// Strings are built when read: those of slots nobody asks for stay
+    /// text, and those read come out unescaped.
+    #[test]
+    fn strings_are_built_when_read() {
+        let text = r#"{"a": "x\\y", "b": "z", "c": 5, "a": "w\u00e9"}"#;
+        let named = [
+            FieldPath::new("a"),
+            FieldPath::new("b"),
+            FieldPath::new("c"),
+        ];
+        let index = FieldIndex::new(&named);
+        let flat = FlatDoc::parse(text.as_bytes(), &index, &[]).expect("parses");
+        let built = |flat: &FlatDoc| -> Vec<bool> {
+            flat.entries
+                .iter()
+                .map(|e| e.value.get().is_some())
+                .collect()
+        };
+        // "b", "c", then "a" (whose first occurrence was dropped)
+        assert_eq!(built(&flat), vec![false, true, false]);
+        // a string without escapes is read as its text, and not built
+        let b = index.slot(&named[1]).expect("slot");
+        let mut seen = Vec::new();
+        flat.each_wanted_slot_value(&|slot| slot == b, &mut |slot, v| seen.push((slot, v)));
+        assert_eq!(seen, vec![(b, Scalar::Str("z"))]);
+        let mut scalars = Vec::new();
+        flat.visit_scalars(&named[1], &mut |v| {
+            scalars.push(v.to_value());
+            false
+        });
+        assert_eq!(scalars, vec![json!("z")]);
+        assert_eq!(built(&flat), vec![false, true, false]);
+        // one with escapes is built, unescaped
+        flat.visit_scalars(&named[0], &mut |v| {
+            assert_eq!(v, Scalar::Json(&json!("w\u{e9}")));
+            false
+        });
+        assert_eq!(built(&flat), vec![false, true, true]);
+        assert_eq!(all(&flat, &named[1]), vec![json!("z")]);
+        assert_eq!(built(&flat), vec![true, true, true]);
     }
 
     /// More fields than a node has bits for (`Node::bit` repeats every 64

@@ -14,7 +14,7 @@ pub mod projection;
 #[cfg(test)]
 mod testgen;
 
-pub use flat::{Collected, Document, FieldIndex, FieldNode, FlatView, SlotValues};
+pub use flat::{Collected, Document, FieldIndex, FieldNode, FlatView, Scalar, SlotValues};
 pub use flatdoc::FlatDoc;
 pub use path::{lookup, lookup_first, visit, FieldPath};
 pub use serde_json::{Map, Value};

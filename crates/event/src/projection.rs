@@ -157,6 +157,27 @@ pub(crate) struct Str {
     escaped: bool,
 }
 
+impl Str {
+    /// The string's value, from `s`, the text it was scanned in; `None`
+    /// only for an escape the scanner would have rejected.
+    pub(crate) fn text_in(self, s: &str) -> Option<std::borrow::Cow<'_, str>> {
+        let raw = s.get(self.start..self.end).unwrap_or("");
+        if !self.escaped {
+            return Some(raw.into());
+        }
+        unescape(raw).map(Into::into)
+    }
+
+    /// The string's text in `s` when it has no escapes (then the text is
+    /// its value).
+    pub(crate) fn plain_in(self, s: &str) -> Option<&str> {
+        match self.escaped {
+            false => s.get(self.start..self.end),
+            true => None,
+        }
+    }
+}
+
 impl<'a> Scanner<'a> {
     #[cold]
     pub(crate) fn err<T>(&self, what: &str) -> Res<T> {
@@ -269,12 +290,7 @@ impl<'a> Scanner<'a> {
     /// The text of a validated string.
     #[inline]
     pub(crate) fn text(&self, t: Str) -> Res<std::borrow::Cow<'a, str>> {
-        let raw = self.s.get(t.start..t.end).unwrap_or("");
-        if !t.escaped {
-            return Ok(raw.into());
-        }
-        unescape(raw)
-            .map(Into::into)
+        t.text_in(self.s)
             .ok_or_else(|| ProjectionError(format!("bad escape in string at byte {}", t.start)))
     }
 
