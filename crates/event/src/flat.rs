@@ -148,9 +148,84 @@ pub fn intern(text: &str) -> u32 {
 
 const NONE: u16 = u16::MAX;
 
-/// Keys of a [`Node`]: looked up for every key of every document read, so
-/// hashed with a hasher made for short keys.
-type Children = std::collections::HashMap<Box<str>, Node, foldhash::fast::FixedState>;
+/// Keys of a [`Node`]. They are looked up for every key of every document
+/// read, and a general-purpose map spends most of such a look-up hashing the
+/// whole key; here a key is placed by its length and its first and last
+/// eight bytes (a few loads and a multiply) in an open-addressing table at
+/// most half full, and the key found there is compared whole. Built once
+/// ([`Children::seal`]) after the index's paths are in.
+#[derive(Debug, Default)]
+struct Children {
+    keys: Vec<(Box<str>, Node)>,
+    /// A power of two long; 1 + a position in `keys`, or 0 where empty.
+    table: Box<[u32]>,
+}
+
+impl Children {
+    /// The child named `key`, added if new (while the index is built).
+    fn entry(&mut self, key: &str) -> &mut Node {
+        let at = match self.keys.iter().position(|(k, _)| &**k == key) {
+            Some(i) => i,
+            None => {
+                self.keys.push((key.into(), Node::default()));
+                self.keys.len() - 1
+            }
+        };
+        &mut self.keys[at].1
+    }
+
+    /// Builds the look-up table over the keys added.
+    fn seal(&mut self) {
+        let size = (2 * self.keys.len()).next_power_of_two().max(4);
+        let mut table = vec![0u32; size];
+        for (i, (k, _)) in self.keys.iter().enumerate() {
+            let mut at = key_hash(k.as_bytes()) & (size - 1);
+            while table[at] != 0 {
+                at = (at + 1) & (size - 1);
+            }
+            table[at] = i as u32 + 1;
+        }
+        self.table = table.into();
+    }
+
+    fn get(&self, key: &str) -> Option<&Node> {
+        let mask = self.table.len().checked_sub(1)?;
+        let mut at = key_hash(key.as_bytes()) & mask;
+        loop {
+            // the table has empty places (at most half full), so this ends
+            let i = *self.table.get(at)?;
+            let (k, node) = self.keys.get(i.checked_sub(1)? as usize)?;
+            if k.as_bytes() == key.as_bytes() {
+                return Some(node);
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    fn values_mut(&mut self) -> impl Iterator<Item = &mut Node> {
+        self.keys.iter_mut().map(|(_, n)| n)
+    }
+}
+
+/// Where a key goes in a [`Children`] table: its length and its first and
+/// last (up to) eight bytes, mixed by a multiply whose high bits are kept.
+fn key_hash(b: &[u8]) -> usize {
+    let n = b.len();
+    let word = |at: usize, len: usize| -> u64 {
+        let mut w = [0u8; 8];
+        if let (Some(dst), Some(src)) = (w.get_mut(..len), b.get(at..at + len)) {
+            dst.copy_from_slice(src);
+        }
+        u64::from_le_bytes(w)
+    };
+    let (first, last) = match n {
+        8.. => (word(0, 8), word(n - 8, 8)),
+        4..=7 => (word(0, 4), word(n - 4, 4)),
+        _ => (word(0, n), 0),
+    };
+    let h = (first ^ last.rotate_left(31) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (h >> 40) as usize
+}
 
 #[derive(Debug, Default)]
 pub(crate) struct Node {
@@ -163,12 +238,14 @@ pub(crate) struct Node {
 }
 
 impl Node {
-    /// Gives this node and those under it their bits, in turn.
-    fn number(&mut self, next: &mut u32) {
+    /// Gives this node and those under it their bits, in turn, and seals
+    /// their key tables.
+    fn finish(&mut self, next: &mut u32) {
         self.bit = 1 << (*next % 64);
         *next += 1;
+        self.children.seal();
         for child in self.children.values_mut() {
-            child.number(next);
+            child.finish(next);
         }
     }
 
@@ -210,7 +287,7 @@ impl FieldIndex {
             index.len += 1;
             let mut node = &mut index.root;
             for seg in p.segments() {
-                node = node.children.entry(seg.into()).or_default();
+                node = node.children.entry(seg);
             }
             node.slot = Some(slot);
             let id = p.id() as usize;
@@ -220,7 +297,7 @@ impl FieldIndex {
             index.slot_of_id[id] = slot;
         }
         let mut next = 0;
-        index.root.number(&mut next);
+        index.root.finish(&mut next);
         index
     }
 
@@ -376,6 +453,26 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use serde_json::json;
+
+    proptest! {
+        /// A key table finds exactly the keys put in, among keys that share
+        /// their length and first and last bytes (only the middle differs).
+        #[test]
+        fn key_tables_find_exactly_their_keys(
+            keys in prop::collection::hash_set("[ab]{0,3}(_{0,12})?[ab.]{0,3}", 0..40),
+            asked in prop::collection::vec("[ab]{0,3}(_{0,12})?[ab.]{0,3}", 0..40),
+        ) {
+            let mut children = Children::default();
+            for k in &keys {
+                children.entry(k).slot = Some(k.len() as u16);
+            }
+            children.seal();
+            for k in keys.iter().chain(&asked) {
+                let found = children.get(k).and_then(|n| n.slot);
+                prop_assert_eq!(found, keys.contains(k).then_some(k.len() as u16), "{}", k);
+            }
+        }
+    }
 
     fn all(d: &dyn Document, path: &FieldPath) -> Vec<Value> {
         let mut out = Vec::new();

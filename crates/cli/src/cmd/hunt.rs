@@ -107,6 +107,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
 
     // rules
     let (rules, problems) = load(&args.rules);
+    let parsed = started.elapsed();
     if !args.quiet {
         for p in &problems {
             eprintln!("warning: {p}");
@@ -138,7 +139,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let engine = Engine::new(rules, options);
     let stats = std::env::var_os("HARRIER_STATS").is_some();
     if stats {
-        eprintln!("stats: rules loaded: {}", memory(started));
+        eprintln!(
+            "stats: rules parsed: {:.2} s; compiled: {}",
+            parsed.as_secs_f64(),
+            memory(started)
+        );
     }
     if !args.quiet {
         for e in engine.errors() {
