@@ -25,8 +25,8 @@ use std::sync::{OnceLock, RwLock};
 /// One scalar value of a document, as a reader can give it: a built JSON
 /// value, or a string read straight from the document's text (no escapes
 /// to undo, so nothing to allocate). The two mean the same: `Str(s)` is
-/// `Json(&Value::String(s))`.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// `Json(&Value::String(s))`, and they compare equal.
+#[derive(Clone, Copy, Debug)]
 pub enum Scalar<'a> {
     Json(&'a Value),
     Str(&'a str),
@@ -50,6 +50,16 @@ impl<'a> Scalar<'a> {
         match self {
             Scalar::Str(s) => Value::String(s.to_owned()),
             Scalar::Json(v) => v.clone(),
+        }
+    }
+}
+
+impl PartialEq for Scalar<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self.as_str(), other.as_str(), self, other) {
+            (Some(a), Some(b), _, _) => a == b,
+            (None, None, Scalar::Json(a), Scalar::Json(b)) => a == b,
+            _ => false,
         }
     }
 }

@@ -170,6 +170,11 @@ impl<'a> FlatDoc<'a> {
         }
     }
 
+    /// Every kept value, ordered by slot (each slot's in document order).
+    fn kept_by_slot(&self) -> impl Iterator<Item = &Kept> + '_ {
+        (self.order.iter()).filter_map(|&k| self.entries.get(k as u32 as usize))
+    }
+
     /// The kept values of `slot`, in document order.
     fn kept_of(&self, slot: u16) -> impl Iterator<Item = &Kept> + '_ {
         let from = match self.first.get(usize::from(slot)) {
@@ -226,10 +231,8 @@ impl Document for FlatDoc<'_> {
 
 impl SlotValues for FlatDoc<'_> {
     fn each_slot_value<'s>(&'s self, f: &mut dyn FnMut(u16, &'s Value)) {
-        for &k in &self.order {
-            if let Some(e) = self.entries.get(k as u32 as usize) {
-                f(e.slot, self.value(e));
-            }
+        for e in self.kept_by_slot() {
+            f(e.slot, self.value(e));
         }
     }
 
@@ -238,12 +241,8 @@ impl SlotValues for FlatDoc<'_> {
         want: &dyn Fn(u16) -> bool,
         f: &mut dyn FnMut(u16, Scalar<'s>),
     ) {
-        for &k in &self.order {
-            if let Some(e) = self.entries.get(k as u32 as usize) {
-                if want(e.slot) {
-                    f(e.slot, self.scalar(e));
-                }
-            }
+        for e in self.kept_by_slot().filter(|e| want(e.slot)) {
+            f(e.slot, self.scalar(e));
         }
     }
 }
@@ -501,6 +500,9 @@ mod tests {
         let mut seen = Vec::new();
         flat.each_wanted_slot_value(&|slot| slot == b, &mut |slot, v| seen.push((slot, v)));
         assert_eq!(seen, vec![(b, Scalar::Str("z"))]);
+        // the two forms of a string are the same value
+        assert_eq!(Scalar::Str("z"), Scalar::Json(&json!("z")));
+        assert_ne!(Scalar::Str("5"), Scalar::Json(&json!(5)));
         let mut scalars = Vec::new();
         flat.visit_scalars(&named[1], &mut |v| {
             scalars.push(v.to_value());
