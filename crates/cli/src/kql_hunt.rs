@@ -237,6 +237,17 @@ impl KqlHunt {
         Some(out)
     }
 
+    /// [`KqlHunt::literals`] as a search over a document's string values: a document
+    /// none of whose strings holds one (ASCII case-insensitively) gives no row that can
+    /// contribute, because a literal a row's column holds is in the source value the
+    /// column was copied or cut from. `None` when every document can contribute.
+    pub fn value_matcher(&self) -> Option<aho_corasick::AhoCorasick> {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(self.literals()?)
+            .ok()
+    }
+
     /// Keeps the event's Defender row when a rule reads its table and the row can
     /// contribute (it holds one of the table's literals, when there are any).
     pub fn observe(&mut self, e: &Event) {

@@ -356,6 +356,18 @@ fn hunt_attack_samples_kql_rule_alerts_on_public_mshta_connections() {
         .map(|(_, f)| f)
         .collect();
     files.sort();
+    // EVTX records none of whose strings holds one of the KQL rule's literals are
+    // passed over without being made into whole events; reading every record whole
+    // (`--no-prefilter`) gives the same alerts
+    let whole = harrier(&[
+        "hunt",
+        &dir.display().to_string(),
+        "--format",
+        "csv",
+        "-q",
+        "--no-prefilter",
+    ]);
+    assert_eq!(stdout(&whole), text);
     assert_eq!(
         files,
         [

@@ -181,7 +181,7 @@ fn hunt(engine: &Engine, path: &Path, flat: bool) -> Hunted {
     };
     let fr = FlatRead {
         fields: engine.fields(),
-        map: &keep_flat,
+        map: Some(&keep_flat),
         record: Some(&keep_record),
     };
     let keep = |e, at: Option<LineAt<'_>>| Some(engine.hits_at(&e, at));

@@ -112,7 +112,7 @@ fn flat(mode: &str, paths: &[PathBuf], fields: &[String]) -> u64 {
     };
     let fr = FlatRead {
         fields: &index,
-        map: &|line: &FlatLine<'_>| count(line.doc),
+        map: Some(&|line: &FlatLine<'_>| count(line.doc)),
         record: Some(&|record: &FlatRecord<'_>| count(record.doc)),
     };
     let mut values = 0u64;

@@ -425,6 +425,33 @@ impl<'a> RecordDoc<'a> {
     }
 }
 
+impl RecordDoc<'_> {
+    /// Offers `f` the document's string values, at any depth (in arrays
+    /// too; keys are not offered), without building its map, and says
+    /// whether `f` held for one. Strings the mapping wrote and then
+    /// detached may be offered too: `false` means that no string value of
+    /// the document satisfies `f`.
+    pub fn any_string(&self, f: &mut dyn FnMut(&str) -> bool) -> bool {
+        fn any(v: &Value, f: &mut dyn FnMut(&str) -> bool) -> bool {
+            match v {
+                Value::String(s) => f(s),
+                Value::Array(a) => a.iter().any(|v| any(v, f)),
+                Value::Object(m) => m.values().any(|v| any(v, f)),
+                _ => false,
+            }
+        }
+        match self.whole.get() {
+            Some(map) => map.values().any(|v| any(v, f)),
+            None => self
+                .doc
+                .nodes
+                .iter()
+                .filter_map(|n| n.leaf.as_ref())
+                .any(|v| any(v, f)),
+        }
+    }
+}
+
 impl Document for RecordDoc<'_> {
     fn visit<'b>(&'b self, path: &FieldPath, f: &mut dyn FnMut(&'b Value) -> bool) -> bool {
         self.map().visit(path, f)
@@ -488,5 +515,30 @@ mod tests {
         assert_eq!(String::from_utf8(written).ok().as_deref(), Some(want));
         let got = serde_json::to_string(&d.into_map()).ok();
         assert_eq!(got.as_deref(), Some(want));
+    }
+
+    /// Every string value is offered, nested ones too, before and after the map is
+    /// built; keys, numbers and booleans are not.
+    #[test]
+    fn any_string_offers_every_string_value() {
+        let mut d = Doc::with_capacity(4);
+        d.put("process.name", json!("mshta.exe"));
+        d.put("process.args", json!(["a", {"deep": "needle"}]));
+        d.put("process.pid", json!(42));
+        d.put("keyword", json!(true));
+        let r = RecordDoc::new(&d);
+        for built in [false, true] {
+            if built {
+                let _ = r.map();
+            }
+            let has = |want: &str| r.any_string(&mut |s| s == want);
+            assert!(
+                has("mshta.exe") && has("a") && has("needle"),
+                "built: {built}"
+            );
+            for absent in ["process", "deep", "keyword", "42", "true", "name"] {
+                assert!(!has(absent), "{absent} (built: {built})");
+            }
+        }
     }
 }

@@ -235,11 +235,12 @@ impl FlatRecord<'_> {
 /// The fields to read lines and records for, and what to make of a line
 /// (`map`) or an EVTX record (`record`) so read: `Some(item)` (`item` may be
 /// `None`: nothing to deliver), or `None` to have it read whole and given to
-/// the usual `map` after all.
+/// the usual `map` after all. Without `map` (or `record`), every line (or
+/// record) is read whole.
 #[allow(clippy::type_complexity)]
 pub struct FlatRead<'f, T> {
     pub fields: &'f FieldIndex,
-    pub map: &'f (dyn Fn(&FlatLine<'_>) -> Option<Option<T>> + Sync + 'f),
+    pub map: Option<&'f (dyn Fn(&FlatLine<'_>) -> Option<Option<T>> + Sync + 'f)>,
     pub record: Option<&'f (dyn Fn(&FlatRecord<'_>) -> Option<Option<T>> + Sync + 'f)>,
 }
 

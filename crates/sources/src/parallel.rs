@@ -328,7 +328,7 @@ fn read_flat<T>(
         line,
         at,
     };
-    match (fr.map)(&line) {
+    match fr.map.and_then(|map| map(&line)) {
         Some(item) => Flat::Read(item),
         None => Flat::Declined,
     }
@@ -359,7 +359,7 @@ fn work<T>(
     let mut indexes = json::PlainIndexes::default();
     // only an addressable line can be read straight into slots: its event
     // is found again by the line's place when an alert needs all of it
-    let flat = flat.filter(|_| addressable);
+    let flat = flat.filter(|f| addressable && f.map.is_some());
     while start < bytes.len() {
         let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
         let line = &bytes[start..end];

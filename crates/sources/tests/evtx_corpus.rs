@@ -148,7 +148,7 @@ fn records_mapped_in_place_write_the_json_of_their_events() {
     };
     let flat = FlatRead {
         fields: &fields,
-        map: &lines,
+        map: Some(&lines),
         record: Some(&records),
     };
     let (mut checked, mut differ) = (0usize, (0usize, 0usize));

@@ -80,7 +80,8 @@ pub struct Args {
     include_deprecated: bool,
     /// Parse every NDJSON line, also those in which no rule's literal value
     /// occurs (by default they are passed over unparsed, so malformed JSON
-    /// among them is not reported)
+    /// among them is not reported), and give KQL rules every EVTX record,
+    /// also those in none of whose strings their literals occur
     #[arg(long)]
     no_prefilter: bool,
     /// No progress, warnings or summary on standard error
@@ -220,22 +221,36 @@ pub fn run(args: Args) -> Result<ExitCode> {
         // keeps what it needs of it in `hits`
         (kql_active || !hits.is_empty()).then(|| (kql_active.then_some(e), hits))
     };
-    // Without KQL rules, which need whole events, plain NDJSON lines are
-    // read for the rules' fields only (engine.fields()), straight into slots,
-    // and EVTX records' fields are read in place
+    // Plain NDJSON lines are read for the rules' fields only
+    // (engine.fields()), straight into slots, unless KQL rules need whole
+    // events; EVTX records' fields are read in place, and a record is made
+    // into a whole event for the KQL rules only when one of its strings holds
+    // one of their literals (kql_hunt)
     let keep_flat = |line: &FlatLine<'_>| {
         let hits = engine.hits_flat(line)?;
         tick();
         Some((!hits.is_empty()).then_some((None, hits)))
     };
+    let kql_values = kql_active
+        .then(|| kql.value_matcher())
+        .flatten()
+        .filter(|_| !args.no_prefilter);
     let keep_record = |record: &FlatRecord<'_>| {
         let hits = engine.hits_record(record)?;
         tick();
-        Some((!hits.is_empty()).then_some((None, hits)))
+        let for_kql = kql_active
+            && kql_values.as_ref().is_none_or(|m| {
+                record
+                    .doc
+                    .rest()
+                    .any_string(&mut |s| m.is_match(s.as_bytes()))
+            });
+        let e = for_kql.then(|| record.event());
+        Some((e.is_some() || !hits.is_empty()).then_some((e, hits)))
     };
     let flat = FlatRead {
         fields: engine.fields(),
-        map: &keep_flat,
+        map: (!kql_active).then_some(&keep_flat as _),
         record: Some(&keep_record),
     };
     let mut collector = Collector::new(&engine);
@@ -244,7 +259,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         &args.paths,
         &ReadOptions::default(),
         (!raw.keeps_everything()).then_some(&filter as &LineFilter<'_>),
-        (!kql_active).then_some(&flat),
+        Some(&flat),
         &keep,
         &mut |(e, hits)| {
             if let Some(e) = &e {
