@@ -423,9 +423,7 @@ impl<'a> RecordDoc<'a> {
         }
         out
     }
-}
 
-impl RecordDoc<'_> {
     /// Offers `f` the document's string values, at any depth (in arrays
     /// too; keys are not offered), without building its map, and says
     /// whether `f` held for one. Strings the mapping wrote and then
